@@ -1,0 +1,98 @@
+"""An encrypted model field for Azure DevOps tokens that never turns a wrong key into a 500."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django_cryptography.core.signing import BadSignature, FernetSigner
+from django_cryptography.fields import EncryptedMixin
+from django_cryptography.utils.crypto import FernetBytes
+
+from alm.crypto import derive_keys
+
+
+class UnreadableToken:
+    """A stored token that the current key cannot decrypt.
+
+    It keeps the ciphertext so that saving the row again writes it back unchanged:
+    a wrong or rotated key must never destroy data, only ask the user to re-enter it
+    (or the operator to fix the key, or rotate with the old one).
+    """
+
+    __slots__ = ("ciphertext",)
+
+    def __init__(self, ciphertext: bytes) -> None:
+        self.ciphertext = ciphertext
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "<unreadable token>"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnreadableToken) and other.ciphertext == self.ciphertext
+
+    def __hash__(self) -> int:
+        return hash(self.ciphertext)
+
+
+def is_unreadable(value: object) -> bool:
+    return isinstance(value, UnreadableToken)
+
+
+def fernet_for(key: str, salt: str | None = None) -> FernetBytes:
+    """django-cryptography's cipher with keys derived from ALM_ENCRYPTION_KEY (cached per process)."""
+    keys = derive_keys(key, salt or settings.ALM_ENCRYPTION_SALT)
+    return FernetBytes(keys.cipher_key, signer=FernetSigner(key=keys.signing_key))
+
+
+class EncryptedTokenField(EncryptedMixin, models.TextField):
+    """A TextField stored encrypted (AES-256-CBC + HMAC-SHA256, django-cryptography)."""
+
+    base_class = models.TextField
+    wasinstance = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+    # django-cryptography builds its cipher at import time from SECRET_KEY; ours is
+    # looked up per use so a changed setting (rotation, tests) takes effect, while
+    # the key derivation itself stays cached.
+    @property
+    def _fernet(self) -> FernetBytes:
+        return fernet_for(settings.ALM_ENCRYPTION_KEY)
+
+    @_fernet.setter
+    def _fernet(self, value: FernetBytes) -> None:
+        pass
+
+    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+        name, _path, args, kwargs = models.TextField.deconstruct(self)
+        return name, "alm.fields.EncryptedTokenField", list(args), kwargs
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if isinstance(value, UnreadableToken):
+            return connection.Database.Binary(value.ciphertext)
+        if value == "":
+            value = None
+        return super().get_db_prep_value(value, connection, prepared)
+
+    def from_db_value(self, value: Any, *args: Any, **kwargs: Any) -> Any:
+        if value is None:
+            return None
+        raw = bytes(value)
+        try:
+            return pickle.loads(self._fernet.decrypt(raw, self.ttl))  # noqa: S301 - authenticated by HMAC first
+        except (BadSignature, ValueError, pickle.UnpicklingError):
+            return UnreadableToken(raw)
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, UnreadableToken):
+            return value
+        return super().to_python(value)
