@@ -1,18 +1,100 @@
-"""The person's pages: home, profile and ALM credentials."""
+"""The person's pages: home, profile, ALM credentials, the banner's dismissal."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from alm.models import AlmConnection
+from profiles import services
+from profiles.banner import DISMISSED_SESSION_KEY
+from profiles.forms import TokenForm
+from profiles.models import AlmCredential
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "profiles/home.html")
 
 
+def _blocks(request: HttpRequest, *, form: TokenForm | None = None, outcome=None) -> list[dict[str, object]]:
+    """One block per connection (the default first), with the user's saved credential."""
+    connections = AlmConnection.objects.defer("service_token").order_by("-is_default", "name")
+    saved = {c.connection_id: c for c in AlmCredential.objects.filter(user=request.user)}
+    blocks = []
+    for connection in connections:
+        posted = form is not None and form.data.get("connection") == str(connection.pk)
+        blocks.append({
+            "connection": connection,
+            "credential": saved.get(connection.pk),
+            "form": form if posted else TokenForm(initial={"connection": connection.pk}),
+            "outcome": outcome if posted else None,
+            "permission_rows": services.permission_rows(outcome.report if posted and outcome else None),
+        })
+    return blocks
+
+
 def profile(request: HttpRequest) -> HttpResponse:
-    return render(request, "profiles/profile.html")
+    return render(request, "profiles/profile.html", {"blocks": _blocks(request)})
 
 
+@sensitive_post_parameters("token")
 def alm_credentials(request: HttpRequest) -> HttpResponse:
-    return render(request, "profiles/alm_credentials.html")
+    if request.method != "POST":
+        return render(request, "profiles/alm_credentials.html", {"blocks": _blocks(request)})
+    action = request.POST.get("action", "test")
+    form = TokenForm(request.POST, action=action)
+    outcome = None
+    if form.is_valid():
+        connection = get_object_or_404(AlmConnection, pk=form.cleaned_data["connection"])
+        try:
+            outcome = _act(request, connection=connection, action=action, token=form.cleaned_data["token"])
+        except services.CredentialError as error:
+            form.add_error("token", error.message)
+        else:
+            if outcome is None:
+                return redirect(f"{reverse('alm_credentials')}#connection-{connection.pk}")
+    context = {"blocks": _blocks(request, form=form, outcome=outcome)}
+    if request.headers.get("X-Requested-With") == "fetch":
+        block = next((b for b in context["blocks"] if b["form"] is form), None)
+        return render(request, "profiles/_credential_block.html", {"block": block})
+    return render(request, "profiles/alm_credentials.html", context)
+
+
+def _act(request: HttpRequest, *, connection: AlmConnection, action: str, token: str):
+    """Run Test Connection or Save; None means saved (redirect), else the outcome to show."""
+    if action == "test":
+        return services.check_credential(user=request.user, connection=connection, token=token or None)
+    credential, outcome = services.save_credential(
+        user=request.user, connection=connection, token=token, allow_unverified=action == "save_unverified"
+    )
+    if credential is None:
+        return outcome
+    if credential.status == AlmCredential.Status.WORKING:
+        messages.success(request, f"Saved. Your changes in Azure DevOps are now made as {credential.ado_display_name}.")
+    else:
+        messages.warning(request, "Saved without verification: test it once Azure DevOps can be reached.")
+    return None
+
+
+def remove_credential(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = get_object_or_404(AlmConnection, pk=connection_id)
+    credential = get_object_or_404(AlmCredential, user=request.user, connection=connection)
+    if request.method == "POST":
+        services.remove_credential(user=request.user, connection=connection)
+        messages.success(request, f"Your token for {connection.name} was removed.")
+        return redirect("alm_credentials")
+    return render(request, "profiles/remove_credential.html", {"connection": connection, "credential": credential})
+
+
+@require_POST
+def dismiss_banner(request: HttpRequest) -> HttpResponse:
+    request.session[DISMISSED_SESSION_KEY] = request.POST.get("state", "")[:64]
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = reverse("home")
+    return redirect(target)

@@ -1,0 +1,74 @@
+"""A person's Azure DevOps credential for one ALM connection."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from alm.fields import EncryptedTokenField, is_unreadable
+
+EXPIRY_WARNING_DAYS = 14
+
+
+class AlmCredential(models.Model):
+    class Status(models.TextChoices):
+        WORKING = "working", "Working"
+        REJECTED = "rejected", "Rejected"
+        UNVERIFIED = "unverified", "Unverified"
+
+    class RejectedReason(models.TextChoices):
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+        INVALID = "invalid", "No longer valid"
+        PERMISSIONS = "permissions", "Missing permissions"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alm_credentials")
+    connection = models.ForeignKey("alm.AlmConnection", on_delete=models.CASCADE, related_name="credentials")
+    # Encrypted at rest (django-cryptography, key ALM_ENCRYPTION_KEY). Never rendered, never logged.
+    token = EncryptedTokenField()
+
+    # What Azure DevOps told us about the token; nothing here is derived from the token itself.
+    ado_id = models.CharField("Azure DevOps identity id", max_length=64, blank=True)
+    ado_display_name = models.CharField("Azure DevOps name", max_length=255, blank=True)
+    ado_email = models.CharField("Azure DevOps e-mail", max_length=255, blank=True)
+    permissions = models.JSONField("permissions found", default=list, blank=True)
+    expires_on = models.DateTimeField(null=True, blank=True)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNVERIFIED)
+    rejected_reason = models.CharField(max_length=16, choices=RejectedReason.choices, blank=True)
+    rejected_message = models.CharField(max_length=500, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+
+    saved_at = models.DateTimeField(default=timezone.now)
+    last_verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "connection"], name="one_credential_per_user_and_connection")]
+        verbose_name = "ALM credential"
+
+    def __str__(self) -> str:
+        return f"ALM credential of {self.user} for {self.connection}"
+
+    def __repr__(self) -> str:
+        return f"<AlmCredential id={self.pk} user={self.user_id} connection={self.connection_id} status={self.status}>"
+
+    @property
+    def is_unreadable(self) -> bool:
+        return is_unreadable(self.token)
+
+    @property
+    def is_working(self) -> bool:
+        return self.status == self.Status.WORKING and not self.is_unreadable and not self.is_expired
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_on is not None and self.expires_on <= timezone.now()
+
+    @property
+    def expires_soon(self) -> bool:
+        return self.expires_on is not None and not self.is_expired and (
+            self.expires_on - timezone.now() <= timedelta(days=EXPIRY_WARNING_DAYS)
+        )

@@ -1,0 +1,279 @@
+"""What the app does with a person's ALM credential: test, save, remove, mark rejected."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from alm import exceptions as ado
+from alm.scopes import REQUIRED_PERMISSIONS
+from profiles.models import AlmCredential
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from alm.client import TokenReport
+    from alm.models import AlmConnection
+
+# Failures that are not the token's fault: the user may save it unverified, and a saved
+# credential's status is left alone.
+TRANSIENT_ERRORS = (ado.RequestTimedOut, ado.Unreachable, ado.ServiceFailing, ado.Throttled, ado.UnexpectedAnswer)
+EXPIRY_SOON_DAYS = 30
+
+
+class CredentialError(Exception):
+    """A credential operation refused for a reason the user can act on."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class RateLimited(CredentialError):
+    def __init__(self, retry_in: int) -> None:
+        super().__init__(
+            f"Too many tests in a short time. Try again in {retry_in} seconds.", code="rate_limited"
+        )
+        self.retry_in = retry_in
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """What Test Connection found, ready to show. Never holds the token."""
+
+    connection_id: int
+    report: TokenReport | None = None
+    error: ado.AdoError | None = None
+    problems: tuple[str, ...] = ()
+    foreign_owner: bool = False
+    tested_saved_token: bool = False
+    elapsed_ms: int = 0
+    warnings: tuple[str, ...] = field(default=())
+
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.report is not None and not self.problems
+
+    @property
+    def transient(self) -> bool:
+        """Azure DevOps could not be asked; nothing is known about the token itself."""
+        return isinstance(self.error, TRANSIENT_ERRORS)
+
+
+def check_rate_limit(*, user: AbstractBaseUser) -> None:
+    """Allow ALM_CREDENTIAL_RATE_LIMIT tests/saves per user per minute (cache-backed window)."""
+    window = 60
+    now = int(time.time())
+    key = f"almcred-rate:{user.pk}:{now // window}"
+    cache.add(key, 0, timeout=window + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=window + 5)
+        count = 1
+    if count > settings.ALM_CREDENTIAL_RATE_LIMIT:
+        raise RateLimited(retry_in=window - now % window or 1)
+
+
+def saved_credential(*, user: AbstractBaseUser, connection: AlmConnection) -> AlmCredential | None:
+    return AlmCredential.objects.filter(user=user, connection=connection).first()
+
+
+def _owner_problem(*, user: AbstractBaseUser, report: TokenReport) -> str | None:
+    token_email = (report.identity.email or "").strip().lower()
+    user_email = (getattr(user, "email", "") or "").strip().lower()
+    if settings.ALM_ALLOW_FOREIGN_TOKENS or (token_email and token_email == user_email):
+        return None
+    owner = f"{report.identity.display_name} ({report.identity.email or 'no e-mail'})"
+    return (
+        f"This token belongs to {owner}, not to you ({user_email or 'no e-mail on your account'}). "
+        "Changes made with it would be recorded under their name. Create a token while signed in to "
+        "Azure DevOps as yourself."
+    )
+
+
+def _problems(*, user: AbstractBaseUser, report: TokenReport) -> tuple[tuple[str, ...], bool]:
+    problems: list[str] = []
+    owner = _owner_problem(user=user, report=report)
+    if owner:
+        problems.append(owner)
+    for result in report.permissions:
+        if result.granted is False:
+            problems.append(
+                f"Missing permission: {result.permission.label}. In Azure DevOps open User settings → "
+                f"Personal access tokens, edit the token and tick {result.permission.ado_name} → "
+                f"{result.permission.access}."
+            )
+    return tuple(problems), owner is not None
+
+
+def _warnings(report: TokenReport) -> tuple[str, ...]:
+    if report.expires_on is None:
+        return ()
+    days = (report.expires_on - timezone.now()).days
+    if days <= EXPIRY_SOON_DAYS:
+        return (
+            f"The token expires in {max(days, 0)} days ({report.expires_on:%d %b %Y}). Create a new one "
+            "with a 12-month expiry and save it here before then.",
+        )
+    return ()
+
+
+@sensitive_variables("token")
+def check_credential(*, user: AbstractBaseUser, connection: AlmConnection, token: str | None) -> CheckOutcome:
+    """Test a pasted token, or the saved one when none is given; never raises for Azure DevOps failures."""
+    from alm.services import check_token
+
+    check_rate_limit(user=user)
+    saved = None
+    if not token:
+        saved = saved_credential(user=user, connection=connection)
+        if saved is None:
+            raise CredentialError("Paste a personal access token to test.", code="empty")
+        if saved.is_unreadable:
+            raise CredentialError(
+                "Your saved token can no longer be read (the encryption key changed). Paste your token again.",
+                code="unreadable",
+            )
+        token = saved.token
+    started = time.monotonic()
+    try:
+        report = check_token(connection=connection, token=token)
+    except ado.AdoError as error:
+        outcome = CheckOutcome(
+            connection_id=connection.pk, error=error, tested_saved_token=saved is not None,
+            elapsed_ms=int((time.monotonic() - started) * 1000),
+        )
+    else:
+        problems, foreign = _problems(user=user, report=report)
+        outcome = CheckOutcome(
+            connection_id=connection.pk, report=report, problems=problems, foreign_owner=foreign,
+            tested_saved_token=saved is not None, elapsed_ms=report.elapsed_ms, warnings=_warnings(report),
+        )
+    if saved is not None:
+        record_outcome(credential=saved, outcome=outcome)
+    return outcome
+
+
+def record_outcome(*, credential: AlmCredential, outcome: CheckOutcome) -> None:
+    """Store what a test of the saved token learned; transient failures change nothing."""
+    if outcome.transient:
+        return
+    if outcome.error is not None:
+        mark_rejected(credential=credential, error=outcome.error)
+        return
+    report = outcome.report
+    assert report is not None
+    _apply_report(credential, report)
+    if outcome.problems and not outcome.foreign_owner:
+        credential.status = AlmCredential.Status.REJECTED
+        credential.rejected_reason = AlmCredential.RejectedReason.PERMISSIONS
+        credential.rejected_message = outcome.problems[0][:500]
+        credential.rejected_at = timezone.now()
+    credential.save()
+
+
+def _apply_report(credential: AlmCredential, report: TokenReport) -> None:
+    now = timezone.now()
+    credential.ado_id = report.identity.id
+    credential.ado_display_name = report.identity.display_name
+    credential.ado_email = report.identity.email or ""
+    credential.permissions = [r.permission.key for r in report.permissions if r.granted is not False]
+    credential.expires_on = report.expires_on
+    credential.status = AlmCredential.Status.WORKING
+    credential.rejected_reason = ""
+    credential.rejected_message = ""
+    credential.rejected_at = None
+    credential.last_verified_at = now
+
+
+def mark_rejected(*, credential: AlmCredential, error: ado.AdoError) -> None:
+    """Azure DevOps refused the saved token itself: keep it (the user decides), but say so everywhere."""
+    reason = AlmCredential.RejectedReason.INVALID
+    if isinstance(error, ado.TokenExpired):
+        reason = AlmCredential.RejectedReason.EXPIRED
+        if error.expired_on:
+            credential.expires_on = error.expired_on
+        elif credential.expires_on is None or credential.expires_on > timezone.now():
+            credential.expires_on = timezone.now()
+    elif isinstance(error, ado.TokenRejected) and error.reason == "revoked":
+        reason = AlmCredential.RejectedReason.REVOKED
+    elif isinstance(error, ado.PermissionMissing):
+        reason = AlmCredential.RejectedReason.PERMISSIONS
+    credential.status = AlmCredential.Status.REJECTED
+    credential.rejected_reason = reason
+    credential.rejected_message = error.message[:500]
+    credential.rejected_at = timezone.now()
+    credential.save(update_fields=["status", "rejected_reason", "rejected_message", "rejected_at", "expires_on"])
+
+
+@sensitive_variables("token")
+def save_credential(
+    *, user: AbstractBaseUser, connection: AlmConnection, token: str, allow_unverified: bool = False
+) -> tuple[AlmCredential | None, CheckOutcome]:
+    """Test the token, then store it encrypted if it passed (or, if asked, when Azure DevOps was unreachable).
+
+    A token that fails is not saved and the previously saved one stays untouched.
+    """
+    outcome = check_credential(user=user, connection=connection, token=token)
+    if outcome.ok or (outcome.transient and allow_unverified):
+        return _store(user=user, connection=connection, token=token, outcome=outcome), outcome
+    return None, outcome
+
+
+@sensitive_variables("token")
+def _store(*, user: AbstractBaseUser, connection: AlmConnection, token: str, outcome: CheckOutcome) -> AlmCredential:
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                credential = (
+                    AlmCredential.objects.select_for_update().filter(user=user, connection=connection).first()
+                    or AlmCredential(user=user, connection=connection)
+                )
+                credential.token = token
+                credential.saved_at = timezone.now()
+                if outcome.report is not None:
+                    _apply_report(credential, outcome.report)
+                else:
+                    credential.status = AlmCredential.Status.UNVERIFIED
+                    credential.rejected_reason = ""
+                    credential.rejected_message = ""
+                    credential.rejected_at = None
+                    credential.last_verified_at = None
+                    credential.permissions = []
+                    credential.expires_on = None
+                credential.save()
+                return credential
+        except IntegrityError:
+            # Another request created the row first (simultaneous saves); update that one instead.
+            continue
+    raise CredentialError("The token could not be saved because of simultaneous saves. Try again.", code="busy")
+
+
+def remove_credential(*, user: AbstractBaseUser, connection: AlmConnection) -> bool:
+    """Delete the user's saved token for the connection; True if there was one."""
+    deleted, _ = AlmCredential.objects.filter(user=user, connection=connection).delete()
+    return deleted > 0
+
+
+def permission_rows(report: TokenReport | None) -> list[dict[str, object]]:
+    """The five permissions for display, in the order Azure DevOps lists them."""
+    by_key = {r.permission.key: r for r in report.permissions} if report else {}
+    rows = []
+    for permission in REQUIRED_PERMISSIONS:
+        result = by_key.get(permission.key)
+        rows.append({
+            "label": permission.label,
+            "granted": None if result is None else result.granted,
+            "detail": "" if result is None else result.detail,
+        })
+    return rows
