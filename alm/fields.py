@@ -72,6 +72,12 @@ class EncryptedTokenField(EncryptedMixin, models.TextField):
     def _fernet(self, value: FernetBytes) -> None:
         pass
 
+    def clone(self) -> EncryptedTokenField:
+        # django-cryptography's clone() rebuilds the field as its own `encrypt(TextField())`, which
+        # would silently use SECRET_KEY-derived keys in migrations; keep our class.
+        _name, _path, args, kwargs = self.deconstruct()
+        return type(self)(*args, **kwargs)
+
     def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
         name, _path, args, kwargs = models.TextField.deconstruct(self)
         return name, "alm.fields.EncryptedTokenField", list(args), kwargs

@@ -61,7 +61,7 @@ def work_item_edit(request: HttpRequest, work_item_id: int) -> HttpResponse:
             actor, _updated = work.update_work_item(
                 user=request.user, connection=connection, work_item_id=work_item_id, rev=form.cleaned_data["rev"],
                 title=form.cleaned_data["title"], state=form.cleaned_data["state"],
-                expected_actor=form.cleaned_data["actor"],
+                expected_actor=form.cleaned_data["actor"] or None,
             )
         except ado.Conflict as error:
             conflict = error.message

@@ -53,6 +53,8 @@ ALM_ALLOW_INSECURE_SERVER_URLS = env.bool("ALM_ALLOW_INSECURE_SERVER_URLS", defa
 ALM_ALLOW_LOOPBACK_HTTP = env.bool("ALM_ALLOW_LOOPBACK_HTTP", default=DEBUG)
 # Whether a user may save a token whose Azure DevOps e-mail differs from theirs.
 ALM_ALLOW_FOREIGN_TOKENS = env.bool("ALM_ALLOW_FOREIGN_TOKENS", default=False)
+# The app's public address, for links in e-mails sent outside a request (the daily token check).
+ALM_SITE_URL = env.str("ALM_SITE_URL", default="http://127.0.0.1:8000")
 # Test Connection / Save attempts per user per minute.
 ALM_CREDENTIAL_RATE_LIMIT = env.int("ALM_CREDENTIAL_RATE_LIMIT", default=10)
 

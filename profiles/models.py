@@ -72,3 +72,44 @@ class AlmCredential(models.Model):
         return self.expires_on is not None and not self.is_expired and (
             self.expires_on - timezone.now() <= timedelta(days=EXPIRY_WARNING_DAYS)
         )
+
+
+class TokenNotice(models.Model):
+    """An e-mail sent about a token, so the daily check never sends the same one twice.
+
+    `subject` is "user:<id>" for a person's credential or "service" for the connection's service
+    account; `token_saved_at` ties the notice to one token: a replaced token starts afresh.
+    """
+
+    class Event(models.TextChoices):
+        REJECTED = "rejected", "Rejected"
+        EXPIRES_14 = "expires_14", "Expires within 14 days"
+        EXPIRES_3 = "expires_3", "Expires within 3 days"
+
+    connection = models.ForeignKey("alm.AlmConnection", on_delete=models.CASCADE, related_name="token_notices")
+    subject = models.CharField(max_length=40)
+    event = models.CharField(max_length=16, choices=Event.choices)
+    token_saved_at = models.DateTimeField()
+    sent_at = models.DateTimeField(default=timezone.now)
+    recipients = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "subject", "event", "token_saved_at"], name="one_notice_per_token_event"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} notice for {self.subject}"
+
+
+class JobLock(models.Model):
+    """A lease so that a scheduled job runs on one host at a time (works on SQLite and PostgreSQL)."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    holder = models.CharField(max_length=64, blank=True)
+    locked_until = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name

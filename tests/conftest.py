@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import SERVICE_EMAIL, demo_identity
+
 pytest_plugins = ["alm.emulator.pytest_plugin"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate-limit counters live in the cache; each test starts without any."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -30,17 +42,6 @@ def bob(django_user_model, password):
 def alice_client(client, alice):
     client.force_login(alice)
     return client
-
-
-def demo_identity(ado, email: str) -> dict:
-    """The emulator's demo identity (name, email, id, pat, ...) with this e-mail."""
-    for identity in ado.demo_info()["identities"]:
-        if identity["email"] == email:
-            return identity
-    raise LookupError(email)
-
-
-SERVICE_EMAIL = "almlink-svc@fabrikam.example"
 
 
 @pytest.fixture

@@ -31,7 +31,8 @@
     button.disabled = true;
     var region = form.querySelector(".result-region");
     if (region) { region.innerHTML = '<p class="muted">Testing the token against Azure DevOps…</p>'; }
-    fetch(form.action, {
+    // form.action would be the buttons named "action"; read the attribute.
+    fetch(form.getAttribute("action") || window.location.pathname, {
       method: "POST",
       body: data,
       headers: { "X-Requested-With": "fetch" },

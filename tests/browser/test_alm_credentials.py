@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from profiles.models import AlmCredential
+from tests.helpers import demo_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 FIVE = "vso.memberentitlementmanagement vso.project_manage vso.tokenadministration vso.tokens vso.work_full"
@@ -56,7 +57,7 @@ def test_profile_reached_from_left_navigation(page, live_server, sign_in, alice,
 
 
 def test_token_missing_one_permission_names_it(page, live_server, sign_in, alice, connection, ado):
-    identity = ado.add_identity(org="fabrikam", display_name="Alice Example", email="alice@fabrikam.example")
+    identity = demo_member(ado, "alice@fabrikam.example")
     token = ado.issue_pat(identity, scopes=FIVE.replace("vso.memberentitlementmanagement ", ""))
     sign_in("alice")
     page.goto(f"{live_server.url}/profile/alm-credentials/")
@@ -67,7 +68,7 @@ def test_token_missing_one_permission_names_it(page, live_server, sign_in, alice
 
 
 def test_expired_token_is_explained(page, live_server, sign_in, alice, connection, ado):
-    identity = ado.add_identity(org="fabrikam", display_name="Alice Example", email="alice@fabrikam.example")
+    identity = demo_member(ado, "alice@fabrikam.example")
     token = ado.issue_pat(identity, scopes=FIVE)
     ado.expire_pat(token)
     sign_in("alice")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import demo_identity
+from tests.helpers import demo_identity, demo_item_ids
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_alice_edits_a_title_as_herself(page, live_server, sign_in, alice, alice_credential, ado, shot):
-    item_id = ado.demo_info()["work_item_ids"][0]
+    item_id = demo_item_ids(ado)[0]
     sign_in("alice")
     page.locator("nav.sidebar").get_by_role("link", name="Work items").click()
     expect(page.locator("table.grid")).to_be_visible()
@@ -31,7 +31,7 @@ def test_bobs_revoked_token_fails_his_edit_and_turns_the_banner(page, live_serve
 
     credential, _ = save_credential(user=bob, connection=connection, token=bob_pat)
     assert credential is not None
-    item_id = ado.demo_info()["work_item_ids"][1]
+    item_id = demo_item_ids(ado)[1]
     before = ado.work_item("fabrikam", item_id)
     sign_in("bob")
     page.goto(f"{live_server.url}/work-items/{item_id}/")

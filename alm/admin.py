@@ -1,0 +1,162 @@
+"""The ALM connection in the Django admin: write-only token, Test connection button and action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.urls import URLPattern, path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from alm import services
+from alm.client import TokenReport
+from alm.exceptions import AdoError
+from alm.fields import is_unreadable
+from alm.forms import AlmConnectionForm
+from alm.models import AlmConnection
+
+
+def summarize(connection: AlmConnection, report: TokenReport) -> str:
+    """One line for a message: whose token, the permissions, the expiry."""
+    granted = len(report.granted_keys)
+    total = len(report.permissions)
+    expiry = f"expires {report.expires_on:%Y-%m-%d}" if report.expires_on else "expiry unknown"
+    missing = f"; missing: {', '.join(p.label for p in report.missing)}" if report.missing else ""
+    unknown = f"; not determined: {', '.join(p.label for p in report.undetermined)}" if report.undetermined else ""
+    return (
+        f"{connection}: token of {report.identity.display_name}, {granted}/{total} permissions{missing}{unknown}, "
+        f"{expiry}, {report.elapsed_ms} ms."
+    )
+
+
+@admin.register(AlmConnection)
+class AlmConnectionAdmin(admin.ModelAdmin):
+    form = AlmConnectionForm
+    change_form_template = "admin/alm/almconnection/change_form.html"
+    list_display = ("name", "kind", "url", "is_default", "test_status", "last_tested_at", "tested_identity", "expiry")
+    list_display_links = ("name",)
+    search_fields = ("name", "url")
+    actions = ("test_connections",)
+    readonly_fields = ("token_status", "last_test_result")
+
+    def get_fieldsets(self, request: HttpRequest, obj: AlmConnection | None = None) -> Any:
+        connection = ("Connection", {"fields": ("name", "kind", "url", "default_project")})
+        if obj is None:
+            account = ("Service account", {"fields": ("token", "allow_service_account_fallback")})
+            return (connection, account, ("Default", {"fields": ("is_default",)}))
+        account = ("Service account", {"fields": ("token_status", "token", "allow_service_account_fallback")})
+        return (
+            connection,
+            account,
+            ("Default", {"fields": ("is_default",)}),
+            ("Last test", {"fields": ("last_test_result",)}),
+        )
+
+    def get_form(
+        self, request: HttpRequest, obj: AlmConnection | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # The view wires the network in; the form only calls what it is given (a fresh class per request).
+        form.token_checker = staticmethod(services.check_token)
+        return form
+
+    @method_decorator(sensitive_post_parameters("token"))
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: AlmConnection, form: ModelForm, change: bool) -> None:
+        if isinstance(form, AlmConnectionForm) and (form.token_report or form.token_error):
+            services.record_test_outcome(connection=obj, report=form.token_report, error=form.token_error, save=False)
+        super().save_model(request, obj, form, change)
+        if isinstance(form, AlmConnectionForm) and form.token_report and form.test_passed:
+            messages.success(request, f"Token tested. {summarize(obj, form.token_report)}")
+        elif isinstance(form, AlmConnectionForm) and form.cleaned_data.get("save_anyway"):
+            messages.warning(request, f"{obj} was saved with a token that failed its test.")
+
+    # --- Test connection: the change page's button and the list's action ---------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        info = self.opts.app_label, self.opts.model_name
+        custom = [
+            path(
+                "<path:object_id>/test/",
+                self.admin_site.admin_view(self.test_connection_view),
+                name="{}_{}_test".format(*info),
+            ),
+        ]
+        return custom + super().get_urls()
+
+    @method_decorator(require_POST)
+    def test_connection_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        connection = self.get_object(request, unquote(object_id))
+        if connection is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, connection):
+            raise PermissionDenied
+        self._test_and_report(request, connection)
+        return HttpResponseRedirect(reverse("admin:alm_almconnection_change", args=[connection.pk]))
+
+    @admin.action(description="Test selected connections", permissions=["change"])
+    def test_connections(self, request: HttpRequest, queryset: QuerySet[AlmConnection]) -> None:
+        for connection in queryset:
+            self._test_and_report(request, connection)
+
+    def _test_and_report(self, request: HttpRequest, connection: AlmConnection) -> None:
+        try:
+            report = services.check_connection(connection=connection)
+        except AdoError as error:
+            messages.error(request, f"{connection}: the test failed. {error.message}")
+            return
+        level = messages.SUCCESS if report.ok else messages.WARNING
+        messages.add_message(request, level, summarize(connection, report))
+
+    # --- Read-only displays (never the token) ----------------------------------------------------
+
+    @admin.display(description="Saved token")
+    def token_status(self, obj: AlmConnection) -> str:
+        if is_unreadable(obj.service_token):
+            return "A token is saved but cannot be decrypted with the current key: type it again below."
+        if not obj.service_token:
+            return "No token is saved: type one below."
+        return "A token is saved (hidden). To replace it, type the new token below; leave the field blank to keep it."
+
+    @admin.display(description="Outcome")
+    def last_test_result(self, obj: AlmConnection) -> SafeString:
+        return render_to_string(
+            "admin/alm/almconnection/_test_result.html",
+            {
+                "details": obj.last_test_details,
+                "error": obj.last_test_error,
+                "ok": obj.last_test_ok,
+                "expires_on": obj.last_test_expires_on,
+                "tested_at": obj.last_tested_at,
+            },
+        )
+
+    @admin.display(description="Last test", boolean=True)
+    def test_status(self, obj: AlmConnection) -> bool | None:
+        return obj.last_test_ok
+
+    @admin.display(description="Service account")
+    def tested_identity(self, obj: AlmConnection) -> str:
+        return obj.last_test_identity_name or "—"
+
+    @admin.display(description="Token expires", ordering="last_test_expires_on")
+    def expiry(self, obj: AlmConnection) -> str:
+        return format_html("{}", f"{obj.last_test_expires_on:%Y-%m-%d}") if obj.last_test_expires_on else "—"

@@ -1,0 +1,949 @@
+"""The Azure DevOps REST client: every call almlink makes to Azure DevOps goes through `AdoClient._request`.
+
+One `requests.Session` per client, Basic auth with an empty user name and the PAT as password,
+`X-TFS-FedAuthRedirect: Suppress` (so a bad token gives 401, not a 203 sign-in page; facts 3.7),
+an api-version and a timeout on every call, redirects never followed (the token must not travel
+to wherever a redirect points). Every outcome other than success becomes a specific
+`alm.exceptions.AdoError`. No Django imports: this module runs anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType, TracebackType
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+
+from alm.exceptions import (
+    AccessDenied,
+    AdoError,
+    Conflict,
+    NotFound,
+    PermissionMissing,
+    RequestRejected,
+    RequestTimedOut,
+    ServiceFailing,
+    Throttled,
+    TokenExpired,
+    TokenRejected,
+    UnexpectedAnswer,
+    Unreachable,
+)
+from alm.scopes import (
+    MEMBER_ENTITLEMENTS,
+    PROJECT_TEAM,
+    REQUIRED_PERMISSIONS,
+    TOKEN_ADMIN,
+    TOKENS,
+    WORK_ITEMS,
+    Permission,
+    grants,
+    parse_scopes,
+    probe_would_pass,
+)
+
+logger = logging.getLogger(__name__)
+
+# Organizations with public projects answer a bad token as this anonymous user instead of
+# refusing it (facts 2.1: the Azure CLI rejects the same id).
+ANONYMOUS_USER_ID = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
+# The workitems list endpoint takes at most 200 ids (facts 5.1).
+BATCH_SIZE = 200
+# The app asks users to name their token so; the Tokens list is matched on it (facts 4.2).
+PAT_NAME = "almlink"
+# Azure DevOps Server 2022 stops at 7.0; 2022.1+ and Services take 7.1 (facts 7).
+API_VERSIONS = {"services": "7.1", "server": "7.0"}
+RESOURCE_AREAS_TTL = 3600.0
+MAX_BODY_BYTES = 32 * 1024 * 1024
+MAX_PARALLEL_BATCHES = 4
+MAX_PROJECT_PAGES = 50
+# Hosts that serve one cloud organization under several service names (vssps., vsaex., ...).
+CLOUD_HOST_FAMILIES = ("dev.azure.com", "visualstudio.com")
+
+
+# --- What the client returns -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    id: str
+    display_name: str
+    email: str | None
+    descriptor: str | None
+    subject_descriptor: str | None
+
+
+@dataclass(frozen=True)
+class IdentityRef:
+    id: str | None
+    display_name: str
+    unique_name: str | None
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    name: str
+    state: str
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    id: int
+    rev: int
+    type: str
+    title: str
+    state: str
+    assigned_to: str | None
+    changed_by: IdentityRef | None
+    changed_date: datetime | None
+    fields: Mapping[str, object] = field(hash=False, repr=False)
+
+
+@dataclass(frozen=True)
+class PermissionResult:
+    permission: Permission
+    # None: could not be determined (the detail says why).
+    granted: bool | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class TokenReport:
+    identity: Identity
+    permissions: tuple[PermissionResult, ...]
+    expires_on: datetime | None
+    expiry_note: str
+    token_name: str | None
+    elapsed_ms: int
+    # The token's own scope ids as the Tokens API lists them; None when it could not tell.
+    token_scopes: frozenset[str] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(result.granted is True for result in self.permissions)
+
+    @property
+    def missing(self) -> tuple[Permission, ...]:
+        return tuple(result.permission for result in self.permissions if result.granted is False)
+
+    @property
+    def undetermined(self) -> tuple[Permission, ...]:
+        return tuple(result.permission for result in self.permissions if result.granted is None)
+
+    @property
+    def granted_keys(self) -> tuple[str, ...]:
+        return tuple(result.permission.key for result in self.permissions if result.granted)
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int
+    headers: Mapping[str, str]
+    data: Any
+
+
+@dataclass(frozen=True)
+class _SessionToken:
+    display_name: str
+    valid_to: datetime | None
+    scopes: frozenset[str]
+
+
+# --- Where the other services live (ResourceAreas), remembered per connection URL ---------------
+
+_areas_lock = threading.Lock()
+_areas: dict[str, tuple[float, dict[str, str]]] = {}
+_area_fetch_locks: dict[str, threading.Lock] = {}
+
+
+def forget_resource_areas() -> None:
+    """Drop the remembered service locations (after a connection's URL changes, and between tests)."""
+    with _areas_lock:
+        _areas.clear()
+
+
+class _PatAuth(requests.auth.AuthBase):
+    """Basic auth with an empty user name (facts 1.1); the header is built once and never shown."""
+
+    def __init__(self, header: str) -> None:
+        self._header = header
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._header
+        return request
+
+    def __repr__(self) -> str:
+        return "_PatAuth(<redacted>)"
+
+
+class AdoClient:
+    """A client for one organization (Services) or collection (Server), acting with one token."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout: float,
+        kind: str = "services",
+        max_retry_wait: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("The Azure DevOps URL must be an absolute http(s) URL.")
+        if kind not in API_VERSIONS:
+            raise ValueError(f"Unknown connection kind {kind!r}; expected one of {sorted(API_VERSIONS)}.")
+        token = (token or "").strip()
+        if not token or not token.isascii() or any(char.isspace() or not char.isprintable() for char in token):
+            raise TokenRejected("malformed")
+        self.url = url.rstrip("/")
+        self.kind = kind
+        self.timeout = timeout
+        self.max_retry_wait = max_retry_wait
+        self._sleep = sleep
+        self._clock = clock
+        self._api_version = API_VERSIONS[kind]
+        encoded = base64.b64encode(f":{token}".encode("ascii")).decode("ascii")
+        # Every form in which the token could travel; server text is scrubbed of all of them.
+        self._secrets = (token, encoded, base64.b64encode(token.encode("ascii")).decode("ascii"))
+        self._session = requests.Session()
+        self._session.auth = _PatAuth(f"Basic {encoded}")
+        self._session.headers.update(
+            {"Accept": "application/json", "X-TFS-FedAuthRedirect": "Suppress", "User-Agent": "almlink"}
+        )
+        # Probes and batches run in parallel threads: one pooled connection each.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=len(REQUIRED_PERMISSIONS) + 2)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        self._identity: Identity | None = None
+        self.last_activity_id: str | None = None
+
+    def __repr__(self) -> str:
+        return f"AdoClient(url={self.url!r}, kind={self.kind!r}, token=<redacted>)"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> AdoClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- Who am I ------------------------------------------------------------------------------
+
+    def connection_data(self) -> Identity:
+        """The token's user (connectionData works with any scope, facts 2.1); refuses the anonymous user."""
+        response = self._request("GET", f"{self.url}/_apis/connectionData", api_version=self._preview())
+        user = response.data.get("authenticatedUser") if isinstance(response.data, dict) else None
+        if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+            raise UnexpectedAnswer("connectionData has no authenticated user")
+        if user["id"].lower() == ANONYMOUS_USER_ID:
+            raise TokenRejected("anonymous", url=self.url)
+        account = _object(_object(user.get("properties")).get("Account"))
+        identity = Identity(
+            id=user["id"],
+            display_name=str(user.get("customDisplayName") or user.get("providerDisplayName") or ""),
+            email=_text_or_none(account.get("$value")),
+            descriptor=_text_or_none(user.get("descriptor")),
+            subject_descriptor=_text_or_none(user.get("subjectDescriptor")),
+        )
+        self._identity = identity
+        return identity
+
+    # --- Checking a token ----------------------------------------------------------------------
+
+    def check_token(self, *, project: str | None) -> TokenReport:
+        """Who the token belongs to, which of the five permissions it has, and when it expires.
+
+        connectionData and the five probes run concurrently: one round trip once the service
+        locations are known. Raises the token's own problem (rejected, expired, unreachable...)
+        when connectionData fails; a probe that fails otherwise is reported as undetermined.
+        """
+        started = self._clock()
+        with ThreadPoolExecutor(max_workers=len(REQUIRED_PERMISSIONS) + 1, thread_name_prefix="alm-check") as pool:
+            who = pool.submit(self.connection_data)
+            probes = [
+                (permission, pool.submit(self._probe, permission, project)) for permission in REQUIRED_PERMISSIONS
+            ]
+            identity = who.result()
+            outcomes = [(permission, future.result()) for permission, future in probes]
+        results = [_interpret_probe(permission, outcome) for permission, outcome in outcomes]
+        token_list = next((outcome.tokens for permission, outcome in outcomes if permission is TOKENS), None)
+        chosen, expiry_note = _pick_token(token_list, results)
+        scopes = chosen.scopes if chosen else None
+        if scopes is not None:
+            results = [_refine_with_scopes(result, scopes) for result in results]
+        return TokenReport(
+            identity=identity,
+            permissions=tuple(results),
+            expires_on=chosen.valid_to if chosen else None,
+            expiry_note=expiry_note,
+            token_name=chosen.display_name if chosen else None,
+            elapsed_ms=round((self._clock() - started) * 1000),
+            token_scopes=scopes,
+        )
+
+    def _probe(self, permission: Permission, project: str | None) -> _ProbeOutcome:
+        probe = permission.probe
+        try:
+            path = probe.path
+            if probe.needs_project:
+                project = project or self._first_project_name()
+                if not project:
+                    return _ProbeOutcome(None, "There is no project to check against; create one or set a default.")
+                path = path.format(project=_segment(project))
+            response = self._request(
+                probe.method,
+                f"{self._area_base(probe.area)}/{path}",
+                api_version=probe.api_version or self._api_version,
+                params=probe.params,
+                body=probe.body,
+                content_type=probe.content_type,
+                accept=frozenset({401}) | probe.present_statuses,
+                what=f"The project “{project}”" if probe.needs_project else "The service",
+                retry=True,  # probes change nothing, so a throttled one may be repeated
+            )
+        except NotFound as error:
+            if self.kind == "server" and probe.area != "core":
+                return _ProbeOutcome(None, f"This Azure DevOps Server does not offer the {permission.ado_name} API.")
+            return _ProbeOutcome(None, error.message)
+        except AdoError as error:
+            # The token's own problems surface through connectionData, which runs alongside.
+            return _ProbeOutcome(None, error.message)
+        tokens = _session_tokens(response.data) if permission is TOKENS and response.status == 200 else None
+        return _ProbeOutcome(response.status, "", tokens)
+
+    def _first_project_name(self) -> str | None:
+        response = self._request(
+            "GET", f"{self.url}/_apis/projects", params=(("$top", "1"),), permission=PROJECT_TEAM, retry=True
+        )
+        projects = _value_list(response.data, "projects")
+        return str(projects[0].get("name")) if projects and isinstance(projects[0], dict) else None
+
+    # --- Projects and work items ---------------------------------------------------------------
+
+    def list_projects(self) -> list[Project]:
+        """Every well-formed project the token's user can see, following continuation tokens."""
+        projects: list[Project] = []
+        continuation: str | None = None
+        for _page in range(MAX_PROJECT_PAGES):
+            params: list[tuple[str, str]] = [("$top", "500"), ("stateFilter", "wellFormed")]
+            if continuation:
+                params.append(("continuationToken", continuation))
+            response = self._request("GET", f"{self.url}/_apis/projects", params=params, permission=PROJECT_TEAM)
+            for item in _value_list(response.data, "projects"):
+                if not isinstance(item, dict) or not item.get("name"):
+                    raise UnexpectedAnswer("a project without a name")
+                projects.append(
+                    Project(id=str(item.get("id", "")), name=str(item["name"]), state=str(item.get("state", "")))
+                )
+            continuation = response.headers.get("x-ms-continuationtoken")
+            if not continuation:
+                break
+        return projects
+
+    def query_work_item_ids(self, *, project: str, wiql: str, top: int | None = None) -> list[int]:
+        """Run a WIQL query in a project; the ids it returns, in its order."""
+        params = (("$top", str(top)),) if top is not None else ()
+        response = self._request(
+            "POST",
+            f"{self.url}/{_segment(project)}/_apis/wit/wiql",
+            params=params,
+            body={"query": wiql},
+            permission=WORK_ITEMS,
+            what=f"The project “{project}”",
+            retry=True,  # a query changes nothing
+        )
+        data = response.data if isinstance(response.data, dict) else {}
+        if isinstance(data.get("workItems"), list):
+            refs: Iterable[Any] = data["workItems"]
+        elif isinstance(data.get("workItemRelations"), list):
+            refs = (relation.get("target") for relation in data["workItemRelations"] if isinstance(relation, dict))
+        else:
+            raise UnexpectedAnswer("the query result lists no work items")
+        ids = [ref["id"] for ref in refs if isinstance(ref, dict) and isinstance(ref.get("id"), int)]
+        return list(dict.fromkeys(ids))
+
+    def get_work_items(
+        self, ids: Iterable[int], *, project: str | None = None, fields: Sequence[str] | None = None
+    ) -> list[WorkItem]:
+        """Work items by id in the order asked, 200 per request (chunks run in parallel); missing ids are left out."""
+        unique = list(dict.fromkeys(int(item_id) for item_id in ids))
+        chunks = [unique[start : start + BATCH_SIZE] for start in range(0, len(unique), BATCH_SIZE)]
+        if len(chunks) <= 1:
+            batches = [self._get_batch(chunk, project, fields) for chunk in chunks]
+        else:
+            with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_BATCHES, len(chunks))) as pool:
+                batches = list(pool.map(lambda chunk: self._get_batch(chunk, project, fields), chunks))
+        return [item for batch in batches for item in batch]
+
+    def _get_batch(self, ids: list[int], project: str | None, fields: Sequence[str] | None) -> list[WorkItem]:
+        params = [("ids", ",".join(map(str, ids))), ("errorPolicy", "Omit")]
+        if fields:
+            params.append(("fields", ",".join(fields)))
+        response = self._request(
+            "GET", f"{self._wit_base(project)}/_apis/wit/workitems", params=params, permission=WORK_ITEMS
+        )
+        return [_work_item(item) for item in _value_list(response.data, "work items") if item is not None]
+
+    def get_work_item(self, work_item_id: int, *, project: str | None = None) -> WorkItem:
+        response = self._request(
+            "GET",
+            f"{self._wit_base(project)}/_apis/wit/workitems/{int(work_item_id)}",
+            permission=WORK_ITEMS,
+            what=f"Work item {work_item_id}",
+        )
+        return _work_item(response.data)
+
+    def update_work_item(
+        self, work_item_id: int, *, rev: int, fields: Mapping[str, object], project: str | None = None
+    ) -> WorkItem:
+        """Set fields, only if the item is still at `rev` (JSON Patch test /rev first; 412 → Conflict)."""
+        patch: list[dict[str, object]] = [{"op": "test", "path": "/rev", "value": int(rev)}]
+        patch.extend({"op": "add", "path": f"/fields/{name}", "value": value} for name, value in fields.items())
+        response = self._request(
+            "PATCH",
+            f"{self._wit_base(project)}/_apis/wit/workitems/{int(work_item_id)}",
+            body=patch,
+            content_type="application/json-patch+json",
+            permission=WORK_ITEMS,
+            what=f"Work item {work_item_id}",
+        )
+        return _work_item(response.data)
+
+    def delete_work_item(self, work_item_id: int, *, project: str | None = None) -> None:
+        """Move a work item to the Recycle Bin (no `destroy`: it stays restorable, facts 5.1)."""
+        self._request(
+            "DELETE",
+            f"{self._wit_base(project)}/_apis/wit/workitems/{int(work_item_id)}",
+            permission=WORK_ITEMS,
+            what=f"Work item {work_item_id}",
+        )
+
+    def _wit_base(self, project: str | None) -> str:
+        return f"{self.url}/{_segment(project)}" if project else self.url
+
+    # --- Service locations ---------------------------------------------------------------------
+
+    def _area_base(self, area: str) -> str:
+        if area == "core":
+            return self.url
+        return self._resource_areas().get(area.lower(), self.url)
+
+    def _resource_areas(self) -> dict[str, str]:
+        """Service locations by lower-cased area name, fetched once per connection URL (thread-safe)."""
+        with _areas_lock:
+            cached = _areas.get(self.url)
+            if cached and cached[0] > self._clock():
+                return cached[1]
+            fetch_lock = _area_fetch_locks.setdefault(self.url, threading.Lock())
+        with fetch_lock:
+            with _areas_lock:
+                cached = _areas.get(self.url)
+                if cached and cached[0] > self._clock():
+                    return cached[1]
+            response = self._request("GET", f"{self.url}/_apis/ResourceAreas", api_version=self._preview(), retry=True)
+            areas: dict[str, str] = {}
+            # Azure DevOps Server answers an empty list: everything lives at the collection URL (facts 1.2).
+            for entry in _value_list(response.data, "resource areas"):
+                if not isinstance(entry, dict):
+                    continue
+                name, location = entry.get("name"), entry.get("locationUrl")
+                if isinstance(name, str) and isinstance(location, str):
+                    if is_trusted_location(self.url, location):
+                        areas[name.lower()] = location.rstrip("/")
+                    else:
+                        logger.warning("Ignoring service location for %s outside %s: %s", name, self.url, location)
+            with _areas_lock:
+                _areas[self.url] = (self._clock() + RESOURCE_AREAS_TTL, areas)
+            return areas
+
+    def _preview(self) -> str:
+        # connectionData and ResourceAreas are preview-only resources (releasedVersion 0.0, facts 2.1).
+        return f"{self._api_version}-preview.1"
+
+    # --- The one choke point -------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        api_version: str | None = None,
+        params: Iterable[tuple[str, str]] = (),
+        body: object = None,
+        content_type: str = "application/json",
+        permission: Permission | None = None,
+        what: str = "The requested resource",
+        accept: frozenset[int] = frozenset(),
+        retry: bool | None = None,
+    ) -> _Response:
+        """Send one call and map its outcome: data for success (or a status in `accept`), an AdoError otherwise.
+
+        `permission` is what the call needs: a 401 then means "permission missing" if the token
+        itself still authenticates. Reads (and `retry=True`) wait once on a short 429.
+        """
+        may_retry = method in ("GET", "HEAD") if retry is None else retry
+        query = [*params, ("api-version", api_version or self._api_version)]
+        payload = json.dumps(body).encode("utf-8") if body is not None else None
+        response = self._send(method, url, query, payload, content_type)
+        if response.status == 429 and may_retry:
+            wait = _retry_after(response.headers)
+            if wait is not None and wait <= self.max_retry_wait:
+                logger.info("Azure DevOps throttled %s %s; retrying once in %.1f s", method, _path_of(url), wait)
+                self._sleep(wait)
+                response = self._send(method, url, query, payload, content_type)
+        return self._interpret(response, method=method, permission=permission, what=what, accept=accept)
+
+    def _send(
+        self, method: str, url: str, query: list[tuple[str, str]], payload: bytes | None, content_type: str
+    ) -> _RawResponse:
+        where = _origin(url)
+        started = self._clock()
+        # The read timeout bounds each silence; this deadline bounds a server that trickles bytes.
+        deadline = started + 2 * self.timeout
+        headers = {"Content-Type": f"{content_type}; charset=utf-8"} if payload is not None else {}
+        try:
+            reply = self._session.request(
+                method,
+                url,
+                params=query,
+                data=payload,
+                headers=headers,
+                timeout=(self.timeout, self.timeout),
+                allow_redirects=False,
+                stream=True,
+            )
+            with reply:
+                content = self._read_body(reply, deadline=deadline, where=where)
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as error:
+            raise RequestTimedOut(self.timeout, url=where) from error
+        except requests.exceptions.SSLError as error:
+            raise Unreachable("tls", url=where) from error
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as error:
+            raise UnexpectedAnswer("the answer was cut off or garbled in transit") from error
+        except requests.exceptions.ConnectionError as error:
+            if _caused_by(error, urllib3.exceptions.ReadTimeoutError, TimeoutError):
+                raise RequestTimedOut(self.timeout, url=where) from error
+            if _caused_by(error, urllib3.exceptions.IncompleteRead):
+                raise UnexpectedAnswer("the answer was cut off in transit") from error
+            raise Unreachable(_connection_failure(error), url=where) from error
+        except requests.exceptions.RequestException as error:
+            raise Unreachable("network", url=where) from error
+        activity_id = reply.headers.get("ActivityId") or reply.headers.get("X-VSS-E2EID")
+        if activity_id:
+            self.last_activity_id = activity_id
+        logger.debug(
+            "%s %s -> %s in %d ms (activity %s)",
+            method,
+            _path_of(url),
+            reply.status_code,
+            (self._clock() - started) * 1000,
+            activity_id or "-",
+        )
+        if reply.status_code < 400 and (
+            reply.headers.get("X-RateLimit-Resource") or reply.headers.get("X-RateLimit-Delay")
+        ):
+            # Flag/tarpit states come on a 200 (facts 6): nothing to raise, but worth knowing.
+            logger.warning(
+                "Azure DevOps rate limit warning for %s (resource %s, delay %s s)",
+                where,
+                reply.headers.get("X-RateLimit-Resource", "?"),
+                reply.headers.get("X-RateLimit-Delay", "0"),
+            )
+        return _RawResponse(reply.status_code, reply.headers, content, activity_id)
+
+    def _read_body(self, reply: requests.Response, *, deadline: float, where: str) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in reply.iter_content(chunk_size=65536):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise UnexpectedAnswer(f"the answer is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB")
+            if self._clock() > deadline:
+                raise RequestTimedOut(self.timeout, url=where)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _interpret(
+        self, raw: _RawResponse, *, method: str, permission: Permission | None, what: str, accept: frozenset[int]
+    ) -> _Response:
+        status, headers, activity = raw.status, raw.headers, raw.activity_id
+        if status == 203:
+            # Without a usable credential Azure DevOps serves its sign-in page with 203 (facts 3.2).
+            raise TokenRejected("sign_in_page", url=self.url, activity_id=activity)
+        if 300 <= status < 400:
+            target = headers.get("Location", "")
+            if re.search(r"sign-?in|login|_signedin|oauth", target, re.IGNORECASE):
+                raise TokenRejected("sign_in_page", url=self.url, activity_id=activity)
+            raise UnexpectedAnswer(
+                f"a redirect (HTTP {status}) to {_origin(target) or 'elsewhere'}; check the connection URL (https?)",
+                activity_id=activity,
+            )
+        message = self._error_message(raw) if status >= 400 else ""
+        if status == 401:
+            lowered = message.lower()
+            if "expired" in lowered:
+                raise TokenExpired(activity_id=activity)
+            if "revoked" in lowered:
+                raise TokenRejected("revoked", url=self.url, activity_id=activity)
+        if status in accept or 200 <= status < 300:
+            return _Response(status, headers, self._json(raw) if 200 <= status < 300 else None)
+        if status == 401:
+            if permission is not None and self._token_authenticates():
+                raise PermissionMissing(permission, activity_id=activity)
+            raise TokenRejected("unknown", url=self.url, activity_id=activity)
+        if "VS403351" in message or status == 412:
+            raise Conflict(_current_rev(message), activity_id=activity)
+        if status == 403:
+            raise AccessDenied(message or "access denied.", activity_id=activity)
+        if status == 404:
+            raise NotFound(what, message, activity_id=activity)
+        if status == 429:
+            raise Throttled(_retry_after(headers), activity_id=activity)
+        if 400 <= status < 500:
+            raise RequestRejected(message or f"HTTP {status} for {method}", activity_id=activity)
+        if status >= 500:
+            raise ServiceFailing(status, message, activity_id=activity)
+        raise UnexpectedAnswer(f"HTTP {status}", activity_id=activity)
+
+    def _token_authenticates(self) -> bool:
+        """After a 401 on a call needing a permission: is the token itself fine (so the scope is missing)?"""
+        if self._identity is not None:
+            return True
+        self.connection_data()  # raises the token's own problem
+        return True
+
+    def _json(self, raw: _RawResponse) -> Any:
+        if not raw.content.strip():
+            return None
+        content_type = raw.headers.get("Content-Type", "").lower()
+        if "html" in content_type or raw.content.lstrip()[:1] == b"<":
+            # A 200 HTML page is a sign-in or proxy page, never Azure DevOps data.
+            raise TokenRejected("sign_in_page", url=self.url, activity_id=raw.activity_id)
+        try:
+            return json.loads(raw.content.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError) as error:
+            raise UnexpectedAnswer("the answer is not valid JSON", activity_id=raw.activity_id) from error
+
+    def _error_message(self, raw: _RawResponse) -> str:
+        """The server's own words: WrappedException.message, a text/plain body, or X-TFS-ServiceError (facts 3.1)."""
+        text = ""
+        try:
+            decoded = raw.content.decode("utf-8-sig").strip()
+        except UnicodeDecodeError:
+            decoded = ""
+        if decoded.startswith("{"):
+            try:
+                data = json.loads(decoded)
+            except ValueError:
+                data = None
+            if isinstance(data, dict) and isinstance(data.get("message"), str):
+                text = data["message"]
+        elif decoded and "text/plain" in raw.headers.get("Content-Type", "").lower():
+            text = decoded
+        if not text:
+            text = unquote(raw.headers.get("X-TFS-ServiceError", ""))
+        return self._scrub(" ".join(text.split())[:500])
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "<redacted>")
+        return text
+
+
+# --- Helpers (pure) ---------------------------------------------------------------------------
+
+
+def is_trusted_location(connection_url: str, location: str) -> bool:
+    """Whether the token may be sent to a ResourceAreas location: the connection's own host, or a
+    sibling service host of the same cloud (vssps.dev.azure.com for dev.azure.com), same scheme."""
+    here, there = urlsplit(connection_url), urlsplit(location)
+    try:
+        here_port, there_port = here.port, there.port
+    except ValueError:
+        return False
+    if there.scheme != here.scheme or not there.hostname or not here.hostname:
+        return False
+    if there.netloc.lower() == here.netloc.lower():
+        return True
+    if there_port is not None or here_port is not None:
+        return False
+    return any(_within(here.hostname, family) and _within(there.hostname, family) for family in CLOUD_HOST_FAMILIES)
+
+
+@dataclass(frozen=True)
+class _RawResponse:
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    activity_id: str | None
+
+
+@dataclass(frozen=True)
+class _ProbeOutcome:
+    status: int | None
+    detail: str
+    tokens: tuple[_SessionToken, ...] | None = None
+
+
+def _interpret_probe(permission: Permission, outcome: _ProbeOutcome) -> PermissionResult:
+    if outcome.status is None:
+        return PermissionResult(permission, None, outcome.detail)
+    if outcome.status == 401:
+        return PermissionResult(
+            permission, False, f"Missing: add {permission.ado_name} → {permission.access} to the token."
+        )
+    if permission is TOKEN_ADMIN and outcome.status == 403:
+        return PermissionResult(
+            permission,
+            True,
+            "Present, but the account is not an organization administrator, so it cannot list other users' tokens.",
+        )
+    if permission is WORK_ITEMS:
+        return PermissionResult(
+            permission,
+            True,
+            "Write access confirmed. The REST API cannot tell “Read & write” from “Read, write, & manage”; "
+            "make sure the token has the latter.",
+        )
+    if permission is MEMBER_ENTITLEMENTS:
+        return PermissionResult(permission, True, "Confirmed: users and their entitlements can be read.")
+    return PermissionResult(permission, True, "Confirmed.")
+
+
+def _refine_with_scopes(result: PermissionResult, scopes: frozenset[str]) -> PermissionResult:
+    """Where the Tokens API told the token's scopes, say exactly what the probe could not."""
+    permission = result.permission
+    if permission is not WORK_ITEMS or result.granted is not True:
+        return result
+    if grants(scopes, permission):
+        return PermissionResult(permission, True, "Confirmed: the token's scopes include Read, write, & manage.")
+    return PermissionResult(
+        permission,
+        False,
+        f"The token has Work Items with less than {permission.access}; edit it and choose {permission.access}.",
+    )
+
+
+def _pick_token(
+    tokens: tuple[_SessionToken, ...] | None, results: Sequence[PermissionResult]
+) -> tuple[_SessionToken | None, str]:
+    """The token in use among the user's tokens: named "almlink", else the only one whose scopes fit the probes."""
+    if tokens is None:
+        return None, "Unknown: the Tokens permission is needed to read the token's expiry."
+    now = datetime.now(tz=UTC)
+    valid = [token for token in tokens if token.valid_to is None or token.valid_to > now]
+    named = [token for token in valid if token.display_name.casefold() == PAT_NAME]
+    pool = named or valid
+    if len(pool) == 1:
+        return pool[0], ""
+    fitting = [token for token in pool if _fits(token, results)]
+    if len(fitting) == 1:
+        return fitting[0], ""
+    if not pool:
+        return None, "Unknown: Azure DevOps lists no valid token for this user."
+    if named:
+        return None, (
+            f"Unknown: {len(named)} valid tokens are named “{PAT_NAME}” and their permissions "
+            "do not tell which one is in use; revoke the old ones."
+        )
+    return None, (
+        f"Unknown: none of the user's {len(valid)} valid tokens is named “{PAT_NAME}”; "
+        "name the token so to see its expiry here."
+    )
+
+
+def _fits(token: _SessionToken, results: Sequence[PermissionResult]) -> bool:
+    return all(
+        probe_would_pass(token.scopes, result.permission) == result.granted
+        for result in results
+        if result.granted is not None
+    )
+
+
+def _session_tokens(data: Any) -> tuple[_SessionToken, ...]:
+    # The envelope differs with the query parameters: "value", "sessionTokens" or a bare list (facts 4.2).
+    items = data.get("value", data.get("sessionTokens")) if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        return ()
+    tokens = []
+    for item in items:
+        if not isinstance(item, dict) or item.get("isValid") is False:
+            continue
+        tokens.append(
+            _SessionToken(
+                display_name=str(item.get("displayName") or ""),
+                valid_to=_parse_datetime(item.get("validTo")),
+                scopes=parse_scopes(item.get("scope") if isinstance(item.get("scope"), str) else None),
+            )
+        )
+    return tuple(tokens)
+
+
+def _work_item(item: Any) -> WorkItem:
+    if not isinstance(item, dict) or not isinstance(item.get("id"), int):
+        raise UnexpectedAnswer("a work item without an id")
+    fields = _object(item.get("fields"))
+    assigned = _identity_ref(fields.get("System.AssignedTo"))
+    rev = item.get("rev", fields.get("System.Rev"))
+    return WorkItem(
+        id=item["id"],
+        rev=rev if isinstance(rev, int) else 0,
+        type=str(fields.get("System.WorkItemType", "")),
+        title=str(fields.get("System.Title", "")),
+        state=str(fields.get("System.State", "")),
+        assigned_to=assigned.display_name if assigned else None,
+        changed_by=_identity_ref(fields.get("System.ChangedBy")),
+        changed_date=_parse_datetime(fields.get("System.ChangedDate")),
+        fields=MappingProxyType(dict(fields)),
+    )
+
+
+def _identity_ref(value: Any) -> IdentityRef | None:
+    # Identity fields are IdentityRef objects (facts 5.2); old payloads use "Name <email>" strings.
+    if isinstance(value, dict):
+        return IdentityRef(
+            id=_text_or_none(value.get("id")),
+            display_name=str(value.get("displayName") or ""),
+            unique_name=_text_or_none(value.get("uniqueName")),
+        )
+    if isinstance(value, str) and value:
+        match = re.fullmatch(r"\s*(.*?)\s*<([^>]*)>\s*", value)
+        if match:
+            return IdentityRef(id=None, display_name=match.group(1), unique_name=match.group(2))
+        return IdentityRef(id=None, display_name=value, unique_name=None)
+    return None
+
+
+def _value_list(data: Any, what: str) -> list[Any]:
+    if isinstance(data, dict) and isinstance(data.get("value"), list):
+        return list(data["value"])
+    raise UnexpectedAnswer(f"the list of {what} is missing")
+
+
+def _parse_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    text = re.sub(r"(\.\d{6})\d+", r"\1", value.strip())
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    # Azure DevOps writes UTC; some payloads omit the zone (facts 4.2 example).
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = (headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(tz=UTC)).total_seconds())
+
+
+def _current_rev(message: str) -> int | None:
+    # "VS403351: Test Operation for path /rev failed, value 68 was not equal to test value 67." (facts 5.3)
+    match = re.search(r"value\s+(\d+)\s+(?:was\s+)?not\s+equal", message)
+    return int(match.group(1)) if match else None
+
+
+def _connection_failure(error: BaseException) -> str:
+    if _caused_by(error, urllib3.exceptions.NameResolutionError) or _message_chain_has(
+        error, "Name or service not known", "nodename nor servname", "getaddrinfo failed", "Temporary failure in name"
+    ):
+        return "dns"
+    if _caused_by(error, ConnectionRefusedError) or _message_chain_has(error, "Connection refused"):
+        return "refused"
+    if _caused_by(error, urllib3.exceptions.SSLError):
+        return "tls"
+    if _caused_by(error, ConnectionResetError, ConnectionAbortedError, urllib3.exceptions.ProtocolError):
+        return "connection_lost"
+    return "network"
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending.extend([current.__cause__, current.__context__])
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            pending.append(reason)
+
+
+def _caused_by(error: BaseException, *kinds: type[BaseException]) -> bool:
+    return any(isinstance(link, kinds) for link in _chain(error))
+
+
+def _message_chain_has(error: BaseException, *needles: str) -> bool:
+    return any(needle in str(link) for link in _chain(error) for needle in needles)
+
+
+def _segment(name: str) -> str:
+    # Project names contain spaces ("Fabrikam Fiber"): one path segment, fully quoted.
+    return quote(name, safe="")
+
+
+def _within(host: str, family: str) -> bool:
+    host = host.lower()
+    return host == family or host.endswith(f".{family}")
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL: what messages and logs name (never a path's user data or a query)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
+    return f"{parts.scheme}://{parts.hostname}{f':{port}' if port else ''}" if parts.hostname else ""
+
+
+def _path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{_origin(url)}{parts.path}"
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object, or an empty one for anything else (absent, null, a list...)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

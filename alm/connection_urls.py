@@ -1,0 +1,158 @@
+"""Validating and normalizing the ALM connection URL (the organization or collection URL).
+
+Accepted shapes (facts 1.2):
+- Azure DevOps Services: https://dev.azure.com/{organization} and https://{organization}.visualstudio.com
+- Azure DevOps Server:   https://host[:port]/[virtual directory/]{collection}, e.g. https://tfs.example/tfs/DefaultCollection
+
+What people paste (a work item link, a trailing slash, a query string) is cut back to that shape.
+http:// is refused unless it is an Azure DevOps Server and ALM_ALLOW_INSECURE_SERVER_URLS allows it,
+or the host is loopback and loopback http is allowed (development and tests, for the emulator).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+
+SERVICES = "services"
+SERVER = "server"
+
+# Organization names: letters, digits and hyphens, not starting or ending with a hyphen, at most 50.
+_ORGANIZATION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?")
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+# Virtual directories Azure DevOps Server (TFS) is usually installed under.
+_KNOWN_VIRTUAL_DIRS = {"tfs"}
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_connection_url(
+    url: str, *, kind: str, allow_insecure_server: bool = False, allow_loopback_http: bool = False
+) -> str:
+    """The canonical organization/collection URL, or ValidationError naming what is wrong with it."""
+    text = (url or "").strip()
+    if not text:
+        raise ValidationError("Enter the organization or collection URL.", code="required")
+    if any(char.isspace() for char in text):
+        raise ValidationError("The URL contains spaces; paste it again without them.", code="spaces")
+    if "://" not in text:
+        text = f"https://{text}"
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ValidationError(
+            "The URL must start with https:// (found “%(scheme)s://”).", code="scheme", params={"scheme": scheme}
+        )
+    if "@" in parts.netloc:
+        # Never echo this part back: it may hold a token pasted by mistake.
+        raise ValidationError(
+            "Remove the user name and password from the URL; the token goes in the token field.", code="credentials"
+        )
+    try:
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        raise ValidationError("The URL's port is not a number between 1 and 65535.", code="port") from None
+    if not host:
+        raise ValidationError("The URL has no host name.", code="host")
+    segments = [segment for segment in parts.path.split("/") if segment]
+    loopback = is_loopback(host)
+    if loopback and not allow_loopback_http:
+        raise ValidationError(
+            "Loopback addresses (%(host)s) are only allowed in development.", code="loopback", params={"host": host}
+        )
+    if host == "dev.azure.com" or host.endswith(".visualstudio.com") or host == "visualstudio.com":
+        return _services_url(host, port, scheme, segments, kind)
+    if kind == SERVICES and not loopback:
+        raise ValidationError(
+            "Azure DevOps Services URLs are https://dev.azure.com/{organization} or "
+            "https://{organization}.visualstudio.com; for your own server choose the kind “Azure DevOps Server”.",
+            code="not_services",
+        )
+    if scheme == "http" and not loopback and not (kind == SERVER and allow_insecure_server):
+        raise ValidationError(
+            "http:// sends the token unencrypted; use https:// (an administrator can allow http for "
+            "Azure DevOps Server with ALM_ALLOW_INSECURE_SERVER_URLS).",
+            code="insecure",
+        )
+    netloc = _netloc(host, port, scheme)
+    if kind == SERVICES:
+        # The emulator's organization URLs look like dev.azure.com's: one segment, the organization.
+        if not segments or segments[0].startswith("_"):
+            raise ValidationError("The URL has no organization name after the host.", code="organization")
+        return f"{scheme}://{netloc}/{segments[0]}"
+    return f"{scheme}://{netloc}/{'/'.join(_collection_path(segments))}"
+
+
+def _services_url(host: str, port: int | None, scheme: str, segments: list[str], kind: str) -> str:
+    if kind != SERVICES:
+        raise ValidationError(
+            "%(host)s is Azure DevOps Services; choose the kind “Azure DevOps Services”.",
+            code="not_server",
+            params={"host": host},
+        )
+    if scheme != "https":
+        raise ValidationError("Azure DevOps Services is only reachable over https://.", code="insecure")
+    if port not in (None, 443):
+        raise ValidationError("Azure DevOps Services URLs have no port number.", code="port")
+    if host == "dev.azure.com":
+        if not segments or segments[0].startswith("_"):
+            raise ValidationError(
+                "Add the organization name: https://dev.azure.com/{organization}.", code="organization"
+            )
+        organization = segments[0]
+        if not _ORGANIZATION.fullmatch(organization):
+            raise ValidationError(
+                "“%(name)s” is not an organization name (letters, digits and hyphens only).",
+                code="organization",
+                params={"name": organization[:60]},
+            )
+        return f"https://dev.azure.com/{organization}"
+    labels = host.split(".")
+    if len(labels) != 3 or not _ORGANIZATION.fullmatch(labels[0]) or labels[0] in ("app", "www"):
+        raise ValidationError(
+            "Use https://{organization}.visualstudio.com with the organization as the first part of the host name.",
+            code="organization",
+        )
+    return f"https://{host}"
+
+
+def _collection_path(segments: list[str]) -> list[str]:
+    # Anything from the first "_" segment on is a page or API path (_apis, _workitems, _git...), not the collection.
+    cut = next((index for index, segment in enumerate(segments) if segment.startswith("_")), len(segments))
+    path = segments[:cut]
+    if not path:
+        raise ValidationError(
+            "Add the collection: https://server/tfs/DefaultCollection or https://server/DefaultCollection.",
+            code="collection",
+        )
+    if path[0].lower() in _KNOWN_VIRTUAL_DIRS:
+        if len(path) < 2:
+            raise ValidationError(
+                "Add the collection after the virtual directory, e.g. https://server/tfs/DefaultCollection.",
+                code="collection",
+            )
+        # https://server/tfs/{collection}/{project}/...: keep the collection, drop the project.
+        return path[:2]
+    if len(path) > 2:
+        raise ValidationError(
+            "Expected https://server/[virtual directory/]collection; remove the project or page after the collection.",
+            code="collection",
+        )
+    return path
+
+
+def _netloc(host: str, port: int | None, scheme: str) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    default = 443 if scheme == "https" else 80
+    return shown if port in (None, default) else f"{shown}:{port}"

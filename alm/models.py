@@ -1,0 +1,171 @@
+"""The ALM connection: which Azure DevOps organization (or collection) the app talks to, and as whom."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Q
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from alm.connection_urls import normalize_connection_url
+from alm.fields import EncryptedTokenField
+
+
+class AlmConnectionQuerySet(models.QuerySet["AlmConnection"]):
+    def default(self) -> AlmConnection | None:
+        """The active default connection, or None when none is configured."""
+        return self.filter(is_default=True).first()
+
+
+class AlmConnection(models.Model):
+    class Kind(models.TextChoices):
+        SERVICES = "services", "Azure DevOps Services"
+        SERVER = "server", "Azure DevOps Server"
+
+    name = models.CharField(max_length=100, unique=True, help_text="A name for people, e.g. “Fabrikam”.")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SERVICES)
+    url = models.CharField(
+        "organization or collection URL",
+        max_length=500,
+        unique=True,
+        help_text="https://dev.azure.com/{organization}, https://{organization}.visualstudio.com, "
+        "or for Azure DevOps Server https://server[:port]/[virtual directory/]{collection}.",
+    )
+    # The service account's personal access token, encrypted at rest; never rendered anywhere.
+    service_token = EncryptedTokenField("service account token")
+    default_project = models.CharField(
+        max_length=255, blank=True, help_text="The project work items are planned in (its exact name)."
+    )
+    is_default = models.BooleanField(
+        "active default",
+        default=False,
+        help_text="The connection the app uses. Exactly one connection is the active default.",
+    )
+    allow_service_account_fallback = models.BooleanField(
+        "users without a token may change work items through the service account",
+        default=True,
+        help_text="When off, only users who saved their own token can change work items.",
+    )
+
+    last_tested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_test_ok = models.BooleanField(null=True, editable=False)
+    last_test_identity_name = models.CharField(max_length=255, blank=True, editable=False)
+    last_test_identity_email = models.CharField(max_length=255, blank=True, editable=False)
+    # Keys of the permissions the token was found to hold (alm.scopes.REQUIRED_PERMISSIONS).
+    last_test_permissions = models.JSONField(default=list, blank=True, editable=False)
+    # Per-permission outcome and detail, expiry note and elapsed time, for the admin's result panel.
+    last_test_details = models.JSONField(default=dict, blank=True, editable=False)
+    last_test_expires_on = models.DateTimeField(null=True, blank=True, editable=False)
+    last_test_error = models.TextField(blank=True, editable=False)
+
+    # When the service account token was last saved (set by the admin form); expiry notices key on it.
+    service_token_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AlmConnectionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "ALM connection"
+        verbose_name_plural = "ALM connections"
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="alm_single_default_connection"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # One active default: the first connection becomes it, and a new default demotes the old one
+        # in the same transaction (the partial unique constraint backs this up).
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "is_default" not in update_fields:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic():
+            others = AlmConnection.objects.exclude(pk=self.pk) if self.pk else AlmConnection.objects.all()
+            if not self.is_default and not others.filter(is_default=True).exists():
+                self.is_default = True
+            if self.is_default:
+                others.filter(is_default=True).update(is_default=False)
+            super().save(*args, **kwargs)
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        # A new default is allowed: save() hands the role over. The constraint guards the database itself.
+        super().validate_constraints(exclude={*(exclude or ()), "is_default"})
+
+    @property
+    def organization_name(self) -> str:
+        """The organization (Services) or collection (Server) as people pick it on the token page."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        segments = [s for s in parts.path.split("/") if s]
+        if segments:
+            return segments[-1]
+        return (parts.hostname or "").split(".")[0]
+
+    @property
+    def service_account_name(self) -> str:
+        return self.last_test_identity_name or "the ALM service account"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.url:
+            try:
+                self.url = normalize_connection_url(
+                    self.url,
+                    kind=self.kind,
+                    allow_insecure_server=settings.ALM_ALLOW_INSECURE_SERVER_URLS,
+                    allow_loopback_http=settings.DEBUG or getattr(settings, "ALM_ALLOW_LOOPBACK_HTTP", False),
+                )
+            except ValidationError as error:
+                raise ValidationError({"url": error.error_list}) from None
+
+
+class AuditRecord(models.Model):
+    """One attempted change of a work item: who asked, whose token acted, and what Azure DevOps answered.
+
+    Written by alm.work for every outcome. Kept when the user or the connection is deleted.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="alm_audit_records"
+    )
+    connection = models.ForeignKey(AlmConnection, on_delete=models.SET_NULL, null=True, related_name="audit_records")
+    work_item_id = models.PositiveIntegerField()
+    # "update", "delete", ...
+    action = models.CharField(max_length=32)
+    # "success", "conflict", "rejected", "failed", "refused"
+    outcome = models.CharField(max_length=16)
+    # "user" or "service_account"; empty when no token acted (refused before any call).
+    actor_kind = models.CharField(max_length=32, blank=True)
+    ado_identity = models.CharField("Azure DevOps identity", max_length=255, blank=True)
+    ado_identity_id = models.CharField(max_length=64, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    # Azure DevOps's ActivityId of the call, for a support ticket.
+    activity_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} #{self.work_item_id}: {self.outcome}"
+
+
+@receiver(post_delete, sender=AlmConnection)
+def _promote_a_default(sender: type[AlmConnection], instance: AlmConnection, **kwargs: Any) -> None:
+    """Deleting the active default hands the role to the oldest remaining connection."""
+    if instance.is_default and not AlmConnection.objects.filter(is_default=True).exists():
+        successor = AlmConnection.objects.order_by("created_at", "pk").first()
+        if successor is not None:
+            AlmConnection.objects.filter(pk=successor.pk).update(is_default=True)

@@ -1,0 +1,110 @@
+"""What the app does with Azure DevOps.
+
+Connections and tokens: `client_for`, `check_token`, `check_connection`, `record_test_outcome`.
+(Work-item "act as user" services follow below that section.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from alm.client import AdoClient, TokenReport
+from alm.exceptions import AdoError, TokenExpired, TokenUnreadable
+from alm.fields import is_unreadable
+from alm.models import AlmConnection
+
+# --- Connections and tokens ---------------------------------------------------------------------
+
+
+@sensitive_variables("token", "secret")
+def client_for(*, connection: AlmConnection, token: str | None = None) -> AdoClient:
+    """A client for the connection acting with `token`, or with the service account's token when None."""
+    secret = connection.service_token if token is None else token
+    if is_unreadable(secret) or not isinstance(secret, str):
+        raise TokenUnreadable("The saved service account token" if token is None else "The saved token")
+    return AdoClient(connection.url, secret, timeout=settings.ALM_HTTP_TIMEOUT, kind=connection.kind)
+
+
+@sensitive_variables("token")
+def check_token(*, connection: AlmConnection, token: str | None) -> TokenReport:
+    """Who `token` belongs to on this connection, its five permissions and expiry (None: the service account's)."""
+    with client_for(connection=connection, token=token) as client:
+        return client.check_token(project=connection.default_project or None)
+
+
+def check_connection(*, connection: AlmConnection) -> TokenReport:
+    """Test the service account's token and store the outcome on the connection; raises AdoError on failure."""
+    try:
+        report = check_token(connection=connection, token=None)
+    except TokenExpired as error:
+        # An expired token cannot read its own expiry; the last successful test may have recorded it.
+        known = connection.last_test_expires_on
+        dated = TokenExpired(known, activity_id=error.activity_id) if known and not error.expired_on else error
+        record_test_outcome(connection=connection, report=None, error=dated)
+        raise dated from error
+    except AdoError as error:
+        record_test_outcome(connection=connection, report=None, error=error)
+        raise
+    record_test_outcome(connection=connection, report=report)
+    return report
+
+
+def record_test_outcome(
+    *, connection: AlmConnection, report: TokenReport | None, error: AdoError | None = None, save: bool = True
+) -> None:
+    """Copy a test's outcome (a report or the error) onto the connection's last-test fields."""
+    connection.last_tested_at = timezone.now()
+    connection.last_test_ok = bool(report and report.ok)
+    connection.last_test_error = error.message if error else ""
+    if report is None:
+        connection.last_test_identity_name = ""
+        connection.last_test_identity_email = ""
+        connection.last_test_permissions = []
+        connection.last_test_expires_on = error.expired_on if isinstance(error, TokenExpired) else None
+        connection.last_test_details = {"error_code": error.code if error else ""}
+    else:
+        connection.last_test_identity_name = report.identity.display_name
+        connection.last_test_identity_email = report.identity.email or ""
+        connection.last_test_permissions = list(report.granted_keys)
+        connection.last_test_expires_on = report.expires_on
+        connection.last_test_details = report_details(report)
+    if save and connection.pk:
+        connection.save(
+            update_fields=[
+                "last_tested_at",
+                "last_test_ok",
+                "last_test_error",
+                "last_test_identity_name",
+                "last_test_identity_email",
+                "last_test_permissions",
+                "last_test_expires_on",
+                "last_test_details",
+                "updated_at",
+            ]
+        )
+
+
+def report_details(report: TokenReport) -> dict[str, Any]:
+    """A token report as plain JSON data (for storage and templates)."""
+    return {
+        "identity": {"id": report.identity.id, "name": report.identity.display_name, "email": report.identity.email},
+        "permissions": [
+            {
+                "key": result.permission.key,
+                "label": result.permission.label,
+                "ado_name": result.permission.ado_name,
+                "access": result.permission.access,
+                "granted": result.granted,
+                "detail": result.detail,
+            }
+            for result in report.permissions
+        ],
+        "expires_on": report.expires_on.isoformat() if report.expires_on else None,
+        "expiry_note": report.expiry_note,
+        "token_name": report.token_name,
+        "elapsed_ms": report.elapsed_ms,
+    }
