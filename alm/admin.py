@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin, messages
@@ -12,6 +13,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -23,7 +25,7 @@ from alm.client import TokenReport
 from alm.exceptions import AdoError
 from alm.fields import is_unreadable
 from alm.forms import AlmConnectionForm
-from alm.models import AlmConnection
+from alm.models import AlmConnection, AuditRecord
 
 
 def summarize(connection: AlmConnection, report: TokenReport) -> str:
@@ -90,6 +92,12 @@ class AlmConnectionAdmin(admin.ModelAdmin):
             messages.warning(request, f"{obj} was saved with a token that failed its test.")
 
     # --- Test connection: the change page's button and the list's action ---------------------
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if request.method == "GET":
+            for warning in service_account_warnings():
+                messages.warning(request, warning)
+        return super().changelist_view(request, extra_context)
 
     def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
@@ -160,3 +168,50 @@ class AlmConnectionAdmin(admin.ModelAdmin):
     @admin.display(description="Token expires", ordering="last_test_expires_on")
     def expiry(self, obj: AlmConnection) -> str:
         return format_html("{}", f"{obj.last_test_expires_on:%Y-%m-%d}") if obj.last_test_expires_on else "—"
+
+
+def service_account_warnings(*, days: int = 14) -> list[str]:
+    """Every user without a personal token depends on the service account: say when its token needs care."""
+    now = timezone.now()
+    warnings = []
+    for connection in AlmConnection.objects.defer("service_token"):
+        if connection.last_test_ok is False:
+            warnings.append(
+                f"The service account token of {connection.name} failed its last test: replace it, since every "
+                "user without a personal token depends on it."
+            )
+        elif connection.last_test_expires_on and connection.last_test_expires_on - now <= timedelta(days=days):
+            warnings.append(
+                f"The service account token of {connection.name} expires on "
+                f"{connection.last_test_expires_on:%Y-%m-%d}: replace it before then."
+            )
+    return warnings
+
+
+@admin.register(AuditRecord)
+class AuditRecordAdmin(admin.ModelAdmin):
+    """Every change made through the app, read-only: who asked, whose token acted, what happened."""
+
+    list_display = (
+        "created_at",
+        "user",
+        "ado_identity",
+        "actor_kind",
+        "action",
+        "work_item_id",
+        "outcome",
+        "connection",
+    )
+    list_filter = ("outcome", "action", "actor_kind", "connection", "user", "ado_identity")
+    search_fields = ("user__username", "ado_identity", "ado_identity_id", "activity_id", "=work_item_id")
+    date_hierarchy = "created_at"
+    list_select_related = ("user", "connection")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditRecord | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditRecord | None = None) -> bool:
+        return False

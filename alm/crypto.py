@@ -62,7 +62,9 @@ def derive_keys(value: str, salt: str) -> DerivedKeys:
     raw = parse_key(value)
     with _lock:
         _derivations += 1
-    okm = HKDF(algorithm=hashes.SHA256(), length=2 * KEY_BYTES, salt=salt.encode(), info=b"almlink-token-field").derive(raw)
+    okm = HKDF(algorithm=hashes.SHA256(), length=2 * KEY_BYTES, salt=salt.encode(), info=b"almlink-token-field").derive(
+        raw
+    )
     return DerivedKeys(cipher_key=okm[:KEY_BYTES], signing_key=okm[KEY_BYTES:])
 
 

@@ -29,17 +29,28 @@ def work_item_list(request: HttpRequest) -> HttpResponse:
     values = filters.cleaned_data if filters.is_valid() else {}
     try:
         page = work.list_work_items(
-            user=request.user, connection=connection, type_=values.get("type") or None,
-            state=values.get("state") or None, page=values.get("page") or 1, per_page=values.get("per_page") or 100,
+            user=request.user,
+            connection=connection,
+            type_=values.get("type") or None,
+            state=values.get("state") or None,
+            page=values.get("page") or 1,
+            per_page=values.get("per_page") or 100,
         )
     except (ado.AdoError, work.ActingRefused) as error:
         return _problem(request, error.message, status=502 if isinstance(error, ado.AdoError) else 200)
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "alm/work_item_list.html", {
-        "connection": connection, "page": page, "filters": filters, "query": query.urlencode(),
-        "actor": work.preview_actor(user=request.user, connection=connection),
-    })
+    return render(
+        request,
+        "alm/work_item_list.html",
+        {
+            "connection": connection,
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
+            "actor": work.preview_actor(user=request.user, connection=connection),
+        },
+    )
 
 
 def work_item_edit(request: HttpRequest, work_item_id: int) -> HttpResponse:
@@ -59,8 +70,12 @@ def work_item_edit(request: HttpRequest, work_item_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             actor, _updated = work.update_work_item(
-                user=request.user, connection=connection, work_item_id=work_item_id, rev=form.cleaned_data["rev"],
-                title=form.cleaned_data["title"], state=form.cleaned_data["state"],
+                user=request.user,
+                connection=connection,
+                work_item_id=work_item_id,
+                rev=form.cleaned_data["rev"],
+                title=form.cleaned_data["title"],
+                state=form.cleaned_data["state"],
                 expected_actor=form.cleaned_data["actor"] or None,
             )
         except ado.Conflict as error:
@@ -71,10 +86,18 @@ def work_item_edit(request: HttpRequest, work_item_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Work item {work_item_id} saved in Azure DevOps {actor.describe()}.")
             return redirect("work_item_edit", work_item_id=work_item_id)
-    return render(request, "alm/work_item_edit.html", {
-        "item": item, "form": form, "conflict": conflict, "notice": notice, "connection": connection,
-        "actor": actor,
-    })
+    return render(
+        request,
+        "alm/work_item_edit.html",
+        {
+            "item": item,
+            "form": form,
+            "conflict": conflict,
+            "notice": notice,
+            "connection": connection,
+            "actor": actor,
+        },
+    )
 
 
 def work_item_delete(request: HttpRequest, work_item_id: int) -> HttpResponse:
@@ -83,13 +106,22 @@ def work_item_delete(request: HttpRequest, work_item_id: int) -> HttpResponse:
         return _problem(request, "No Azure DevOps connection has been set up yet.")
     if request.method == "POST":
         try:
-            actor = work.delete_work_item(user=request.user, connection=connection, work_item_id=work_item_id,
-                                          expected_actor=request.POST.get("actor") or None)
+            actor = work.delete_work_item(
+                user=request.user,
+                connection=connection,
+                work_item_id=work_item_id,
+                expected_actor=request.POST.get("actor") or None,
+            )
         except (ado.AdoError, work.ActingRefused) as error:
             messages.error(request, error.message)
             return redirect("work_item_edit", work_item_id=work_item_id)
         messages.success(request, f"Work item {work_item_id} moved to the Azure DevOps recycle bin {actor.describe()}.")
         return redirect(reverse("work_items"))
-    return render(request, "alm/work_item_delete.html", {
-        "work_item_id": work_item_id, "actor": work.preview_actor(user=request.user, connection=connection),
-    })
+    return render(
+        request,
+        "alm/work_item_delete.html",
+        {
+            "work_item_id": work_item_id,
+            "actor": work.preview_actor(user=request.user, connection=connection),
+        },
+    )

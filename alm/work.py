@@ -25,8 +25,13 @@ if TYPE_CHECKING:
     from profiles.models import AlmCredential
 
 LIST_FIELDS = (
-    "System.Id", "System.WorkItemType", "System.Title", "System.State",
-    "System.AssignedTo", "System.ChangedBy", "System.ChangedDate",
+    "System.Id",
+    "System.WorkItemType",
+    "System.Title",
+    "System.State",
+    "System.AssignedTo",
+    "System.ChangedBy",
+    "System.ChangedDate",
 )
 # States of the Scrum process's types (Azure DevOps' default process for new projects). A
 # project on another process answers a bad state with TF401320, which the edit page shows.
@@ -75,9 +80,12 @@ class Actor:
 
 
 def _usable(credential: AlmCredential | None) -> bool:
-    return credential is not None and not is_unreadable(credential.token) and credential.status in {
-        credential.Status.WORKING, credential.Status.UNVERIFIED
-    } and not credential.is_expired
+    return (
+        credential is not None
+        and not is_unreadable(credential.token)
+        and credential.status in {credential.Status.WORKING, credential.Status.UNVERIFIED}
+        and not credential.is_expired
+    )
 
 
 def actor_for(*, user: AbstractBaseUser, connection: AlmConnection, for_change: bool) -> Actor:
@@ -139,8 +147,10 @@ def _wiql(*, project: str, type_: str | None, state: str | None) -> str:
         clauses.append(f"[System.WorkItemType] = {quoted(type_)}")
     if state:
         clauses.append(f"[System.State] = {quoted(state)}")
+    # WIQL, not SQL: every value is a quoted literal with its quotes doubled (WIQL's escape).
     return (
-        "SELECT [System.Id] FROM WorkItems WHERE " + " AND ".join(clauses)
+        "SELECT [System.Id] FROM WorkItems WHERE "  # noqa: S608
+        + " AND ".join(clauses)
         + " ORDER BY [System.ChangedDate] DESC, [System.Id] DESC"
     )
 
@@ -162,8 +172,13 @@ def _read(*, user: AbstractBaseUser, connection: AlmConnection, call):
 
 
 def list_work_items(
-    *, user: AbstractBaseUser, connection: AlmConnection, type_: str | None = None, state: str | None = None,
-    page: int = 1, per_page: int = 100,
+    *,
+    user: AbstractBaseUser,
+    connection: AlmConnection,
+    type_: str | None = None,
+    state: str | None = None,
+    page: int = 1,
+    per_page: int = 100,
 ) -> WorkItemPage:
     """One WIQL query for the ids, then batch reads of one page (200 ids per request)."""
     per_page = max(1, min(per_page, MAX_PAGE_SIZE))
@@ -181,7 +196,8 @@ def list_work_items(
 
 def get_work_item(*, user: AbstractBaseUser, connection: AlmConnection, work_item_id: int) -> tuple[WorkItem, str]:
     _actor, item, notice = _read(
-        user=user, connection=connection,
+        user=user,
+        connection=connection,
         call=lambda client: client.get_work_item(work_item_id, project=connection.default_project),
     )
     return item, notice
@@ -194,16 +210,30 @@ def _reject(actor: Actor, error: ado.AdoError) -> None:
         mark_rejected(credential=actor.credential, error=error)
 
 
-def _audit(*, user, actor: Actor | None, connection, work_item_id: int, action: str, outcome: str,
-           detail: str = "", activity_id: str | None = None) -> None:
+def _audit(
+    *,
+    user,
+    actor: Actor | None,
+    connection,
+    work_item_id: int,
+    action: str,
+    outcome: str,
+    detail: str = "",
+    activity_id: str | None = None,
+) -> None:
     from alm.models import AuditRecord
 
     AuditRecord.objects.create(
-        user=user, connection=connection, work_item_id=work_item_id, action=action, outcome=outcome,
+        user=user,
+        connection=connection,
+        work_item_id=work_item_id,
+        action=action,
+        outcome=outcome,
         actor_kind=actor.kind if actor else "",
         ado_identity=actor.display_name if actor else "",
         ado_identity_id=(actor.credential.ado_id if actor and actor.credential else "") or "",
-        detail=detail[:500], activity_id=activity_id or "",
+        detail=detail[:500],
+        activity_id=activity_id or "",
     )
 
 
@@ -219,8 +249,15 @@ def _change(*, user, connection, work_item_id: int, action: str, do, expected_ac
                 code="actor_changed",
             )
     except ActingRefused as refused:
-        _audit(user=user, actor=None, connection=connection, work_item_id=work_item_id, action=action,
-               outcome="refused", detail=refused.message)
+        _audit(
+            user=user,
+            actor=None,
+            connection=connection,
+            work_item_id=work_item_id,
+            action=action,
+            outcome="refused",
+            detail=refused.message,
+        )
         raise
     client = client_for_actor(actor)
     try:
@@ -228,26 +265,54 @@ def _change(*, user, connection, work_item_id: int, action: str, do, expected_ac
     except ado.AdoError as error:
         if actor.is_user and isinstance(error, TOKEN_FAILURES):
             _reject(actor, error)
-        outcome = "conflict" if isinstance(error, ado.Conflict) else (
-            "rejected" if isinstance(error, TOKEN_FAILURES) else "failed")
-        _audit(user=user, actor=actor, connection=connection, work_item_id=work_item_id, action=action,
-               outcome=outcome, detail=error.message, activity_id=error.activity_id or client.last_activity_id)
+        outcome = (
+            "conflict"
+            if isinstance(error, ado.Conflict)
+            else ("rejected" if isinstance(error, TOKEN_FAILURES) else "failed")
+        )
+        _audit(
+            user=user,
+            actor=actor,
+            connection=connection,
+            work_item_id=work_item_id,
+            action=action,
+            outcome=outcome,
+            detail=error.message,
+            activity_id=error.activity_id or client.last_activity_id,
+        )
         raise
     finally:
         client.close()
-    _audit(user=user, actor=actor, connection=connection, work_item_id=work_item_id, action=action,
-           outcome="success", activity_id=client.last_activity_id)
+    _audit(
+        user=user,
+        actor=actor,
+        connection=connection,
+        work_item_id=work_item_id,
+        action=action,
+        outcome="success",
+        activity_id=client.last_activity_id,
+    )
     return actor, result
 
 
 def update_work_item(
-    *, user: AbstractBaseUser, connection: AlmConnection, work_item_id: int, rev: int, title: str, state: str,
+    *,
+    user: AbstractBaseUser,
+    connection: AlmConnection,
+    work_item_id: int,
+    rev: int,
+    title: str,
+    state: str,
     expected_actor: str | None = None,
 ) -> tuple[Actor, WorkItem]:
     """Change title and state, only if the item is still at `rev`."""
     fields = {"System.Title": title, "System.State": state}
     return _change(
-        user=user, connection=connection, work_item_id=work_item_id, action="update", expected_actor=expected_actor,
+        user=user,
+        connection=connection,
+        work_item_id=work_item_id,
+        action="update",
+        expected_actor=expected_actor,
         do=lambda client: client.update_work_item(
             work_item_id, rev=rev, fields=fields, project=connection.default_project
         ),
@@ -259,7 +324,11 @@ def delete_work_item(
 ) -> Actor:
     """Move the item to the Azure DevOps recycle bin."""
     actor, _ = _change(
-        user=user, connection=connection, work_item_id=work_item_id, action="delete", expected_actor=expected_actor,
+        user=user,
+        connection=connection,
+        work_item_id=work_item_id,
+        action="delete",
+        expected_actor=expected_actor,
         do=lambda client: client.delete_work_item(work_item_id, project=connection.default_project),
     )
     return actor

@@ -21,8 +21,11 @@ class WorkItemEditForm(forms.Form):
     rev = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
     # In whose name the page promised the change would be recorded; if that changed meanwhile
     # (the user's token was refused), the change is not made under another name.
-    actor = forms.ChoiceField(choices=[("", ""), ("user", "user"), ("service_account", "service account")],
-                              required=False, widget=forms.HiddenInput)
+    actor = forms.ChoiceField(
+        choices=[("", ""), ("user", "user"), ("service_account", "service account")],
+        required=False,
+        widget=forms.HiddenInput,
+    )
 
     def __init__(self, *args: object, states: tuple[str, ...], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

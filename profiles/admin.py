@@ -19,8 +19,21 @@ class AlmCredentialAdmin(admin.ModelAdmin):
     list_filter = ("status", "connection")
     search_fields = ("user__username", "user__email", "ado_display_name", "ado_email")
     # The token is not among the fields: it is never shown, not even encrypted.
-    fields = ("user", "connection", "status", "rejected_reason", "rejected_message", "rejected_at",
-              "ado_id", "ado_display_name", "ado_email", "permissions", "expires_on", "saved_at", "last_verified_at")
+    fields = (
+        "user",
+        "connection",
+        "status",
+        "rejected_reason",
+        "rejected_message",
+        "rejected_at",
+        "ado_id",
+        "ado_display_name",
+        "ado_email",
+        "permissions",
+        "expires_on",
+        "saved_at",
+        "last_verified_at",
+    )
     readonly_fields = fields
     change_list_template = "admin/profiles/almcredential/change_list.html"
 
@@ -28,8 +41,10 @@ class AlmCredentialAdmin(admin.ModelAdmin):
         return False  # people add their own tokens on their profile
 
     def get_urls(self):
-        return [path("overview/", self.admin_site.admin_view(self.overview_view), name="profiles_credential_overview"),
-                *super().get_urls()]
+        return [
+            path("overview/", self.admin_site.admin_view(self.overview_view), name="profiles_credential_overview"),
+            *super().get_urls(),
+        ]
 
     def overview_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
@@ -45,9 +60,14 @@ class AlmCredentialAdmin(admin.ModelAdmin):
         from alm.models import AlmConnection
 
         context = {
-            **self.admin_site.each_context(request), "title": "ALM credentials overview", "rows": rows,
-            "counts": [(s, counts[s]) for s in STATES], "state": state, "connection_id": connection_id,
-            "connections": AlmConnection.objects.defer("service_token"), "opts": self.model._meta,
+            **self.admin_site.each_context(request),
+            "title": "ALM credentials overview",
+            "rows": rows,
+            "counts": [(s, counts[s]) for s in STATES],
+            "state": state,
+            "connection_id": connection_id,
+            "connections": AlmConnection.objects.defer("service_token"),
+            "opts": self.model._meta,
             "query": request.GET.urlencode(),
         }
         return TemplateResponse(request, "admin/profiles/almcredential/overview.html", context)
@@ -57,11 +77,25 @@ def _csv(rows) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="alm-credentials.csv"'
     writer = csv.writer(response)
-    writer.writerow(["username", "name", "email", "connection", "state", "azure_devops_identity", "expires_on",
-                     "last_verified_at"])
+    writer.writerow(
+        ["username", "name", "email", "connection", "state", "azure_devops_identity", "expires_on", "last_verified_at"]
+    )
     for row in rows:
-        writer.writerow([_cell(v) for v in (row.username, row.full_name, row.email, row.connection, row.state,
-                                            row.ado_identity, row.expires_on or "", row.last_verified_at or "")])
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    row.username,
+                    row.full_name,
+                    row.email,
+                    row.connection,
+                    row.state,
+                    row.ado_identity,
+                    row.expires_on or "",
+                    row.last_verified_at or "",
+                )
+            ]
+        )
     return response
 
 

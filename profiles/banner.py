@@ -76,8 +76,11 @@ def _banner(connection) -> Banner | None:
         return Banner("missing", "Your personal profile ALM token is not present.", consequence, cid)
     if is_unreadable(connection.cred_token):
         return Banner(
-            "unreadable", "Your saved ALM token can no longer be read.",
-            "The server's encryption key changed. Enter your token again on your profile.", cid, "bad",
+            "unreadable",
+            "Your saved ALM token can no longer be read.",
+            "The server's encryption key changed. Enter your token again on your profile.",
+            cid,
+            "bad",
         )
     expires_on = connection.cred_expires_on
     now = timezone.now()
@@ -85,24 +88,57 @@ def _banner(connection) -> Banner | None:
         reason = connection.cred_reason
         if reason == AlmCredential.RejectedReason.EXPIRED or (expires_on and expires_on <= now):
             when = f" on {expires_on:%d %b %Y}" if expires_on else ""
-            return Banner("expired", f"Your personal ALM token expired{when}.",
-                          "Create a new token in Azure DevOps and replace it on your profile.", cid, "bad")
+            return Banner(
+                "expired",
+                f"Your personal ALM token expired{when}.",
+                "Create a new token in Azure DevOps and replace it on your profile.",
+                cid,
+                "bad",
+            )
         if reason == AlmCredential.RejectedReason.REVOKED:
-            return Banner("revoked", "Your personal ALM token was revoked.",
-                          "Create a new token in Azure DevOps and replace it on your profile.", cid, "bad")
+            return Banner(
+                "revoked",
+                "Your personal ALM token was revoked.",
+                "Create a new token in Azure DevOps and replace it on your profile.",
+                cid,
+                "bad",
+            )
         if reason == AlmCredential.RejectedReason.PERMISSIONS:
-            return Banner("permissions", "Your personal ALM token is missing permissions.",
-                          "Edit the token in Azure DevOps to add them, then test it again on your profile.", cid, "bad")
-        return Banner("invalid", "Your personal ALM token is no longer valid.",
-                      "Azure DevOps refused it. Create a new token and replace it on your profile.", cid, "bad")
+            return Banner(
+                "permissions",
+                "Your personal ALM token is missing permissions.",
+                "Edit the token in Azure DevOps to add them, then test it again on your profile.",
+                cid,
+                "bad",
+            )
+        return Banner(
+            "invalid",
+            "Your personal ALM token is no longer valid.",
+            "Azure DevOps refused it. Create a new token and replace it on your profile.",
+            cid,
+            "bad",
+        )
     if expires_on and expires_on <= now:
-        return Banner("expired", f"Your personal ALM token expired on {expires_on:%d %b %Y}.",
-                      "Create a new token in Azure DevOps and replace it on your profile.", cid, "bad")
+        return Banner(
+            "expired",
+            f"Your personal ALM token expired on {expires_on:%d %b %Y}.",
+            "Create a new token in Azure DevOps and replace it on your profile.",
+            cid,
+            "bad",
+        )
     if expires_on and (expires_on - now).days < EXPIRY_WARNING_DAYS:
         days = max((expires_on - now).days, 0)
-        return Banner("expiring", f"Your personal ALM token expires in {days} days ({expires_on:%d %b %Y}).",
-                      "Create a new token with a 12-month expiry and replace it on your profile before then.", cid)
+        return Banner(
+            "expiring",
+            f"Your personal ALM token expires in {days} days ({expires_on:%d %b %Y}).",
+            "Create a new token with a 12-month expiry and replace it on your profile before then.",
+            cid,
+        )
     if connection.cred_status == AlmCredential.Status.UNVERIFIED:
-        return Banner("unverified", "Your personal ALM token has not been verified yet.",
-                      "Azure DevOps could not be reached when you saved it. Test it on your profile.", cid)
+        return Banner(
+            "unverified",
+            "Your personal ALM token has not been verified yet.",
+            "Azure DevOps could not be reached when you saved it. Test it on your profile.",
+            cid,
+        )
     return None

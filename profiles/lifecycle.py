@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -55,10 +55,8 @@ def job_lock(name: str, *, lease: timedelta = timedelta(hours=1)) -> Iterator[st
     """Hold a lease on `name` for the duration; raise AlreadyRunning if another holder has it."""
     holder = uuid.uuid4().hex
     now = timezone.now()
-    try:
+    with suppress(IntegrityError):  # created concurrently by another host
         JobLock.objects.get_or_create(name=name, defaults={"locked_until": now - timedelta(seconds=1)})
-    except IntegrityError:
-        pass  # created concurrently by another host
     # A conditional UPDATE is atomic on every database: exactly one caller sees 1 row changed.
     taken = JobLock.objects.filter(name=name, locked_until__lt=now).update(holder=holder, locked_until=now + lease)
     if not taken:
@@ -135,8 +133,13 @@ def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]):
     except ado.AdoError as error:
         return CheckOutcome(connection_id=credential.connection_id, error=error, tested_saved_token=True)
     problems, foreign = _problems(user=credential.user, report=report)
-    return CheckOutcome(connection_id=credential.connection_id, report=report, problems=problems,
-                        foreign_owner=foreign, tested_saved_token=True)
+    return CheckOutcome(
+        connection_id=credential.connection_id,
+        report=report,
+        problems=problems,
+        foreign_owner=foreign,
+        tested_saved_token=True,
+    )
 
 
 def _record_user(credential: AlmCredential, outcome) -> str:
@@ -163,16 +166,24 @@ def _user_notices(credential: AlmCredential, now: datetime) -> int:
     if not event:
         return 0
     sent = _notify_once(
-        connection=credential.connection, subject=subject_key, event=event, token_saved_at=credential.saved_at,
-        send=lambda: _send(to=[user.email] if user.email else [], subject=subject, template="user_rejected" if event == TokenNotice.Event.REJECTED else "user_expires",
-                           context=context),
+        connection=credential.connection,
+        subject=subject_key,
+        event=event,
+        token_saved_at=credential.saved_at,
+        send=lambda: _send(
+            to=[user.email] if user.email else [],
+            subject=subject,
+            template="user_rejected" if event == TokenNotice.Event.REJECTED else "user_expires",
+            context=context,
+        ),
     )
     return int(sent)
 
 
 def _service_notices(connection, now: datetime) -> int:
-    staff = list(get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="")
-                 .values_list("email", flat=True))
+    staff = list(
+        get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="").values_list("email", flat=True)
+    )
     if connection.last_test_ok is False:
         event = TokenNotice.Event.REJECTED
         subject = f"almlink: the service account token of {connection.name} no longer works"
@@ -181,17 +192,29 @@ def _service_notices(connection, now: datetime) -> int:
         subject = f"almlink: the service account token of {connection.name} expires soon" if event else ""
     if not event:
         return 0
-    context = {"connection": connection, "admin_url": _site_url(
-        reverse("admin:alm_almconnection_change", args=[connection.pk]))}
+    context = {
+        "connection": connection,
+        "admin_url": _site_url(reverse("admin:alm_almconnection_change", args=[connection.pk])),
+    }
     sent = _notify_once(
-        connection=connection, subject="service", event=event, token_saved_at=connection.service_token_changed_at or connection.created_at,
-        send=lambda: _send(to=staff, subject=subject, template="service_rejected" if event == TokenNotice.Event.REJECTED else "service_expires", context=context),
+        connection=connection,
+        subject="service",
+        event=event,
+        token_saved_at=connection.service_token_changed_at or connection.created_at,
+        send=lambda: _send(
+            to=staff,
+            subject=subject,
+            template="service_rejected" if event == TokenNotice.Event.REJECTED else "service_expires",
+            context=context,
+        ),
     )
     return int(sent)
 
 
 def check_all_tokens(
-    *, workers: int = 4, progress: Callable[[int, int], None] | None = None,
+    *,
+    workers: int = 4,
+    progress: Callable[[int, int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> CheckSummary:
     """Re-validate every saved token, a bounded number at a time, and send the notices due."""
@@ -216,8 +239,9 @@ def check_all_tokens(
                 _check_with_backoff(lambda c=connection: check_connection(connection=c), sleep=sleep)
             except ado.AdoError as error:
                 if not isinstance(error, (ado.RequestTimedOut, ado.Unreachable, ado.ServiceFailing, ado.Throttled)):
-                    AlmConnection.objects.filter(pk=connection.pk).update(last_test_ok=False,
-                                                                          last_test_error=error.message)
+                    AlmConnection.objects.filter(pk=connection.pk).update(
+                        last_test_ok=False, last_test_error=error.message
+                    )
             connection.refresh_from_db()
         summary.checked += 1
         tick()

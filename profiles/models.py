@@ -46,7 +46,9 @@ class AlmCredential(models.Model):
     last_verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "connection"], name="one_credential_per_user_and_connection")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "connection"], name="one_credential_per_user_and_connection")
+        ]
         verbose_name = "ALM credential"
 
     def __str__(self) -> str:
@@ -69,8 +71,10 @@ class AlmCredential(models.Model):
 
     @property
     def expires_soon(self) -> bool:
-        return self.expires_on is not None and not self.is_expired and (
-            self.expires_on - timezone.now() <= timedelta(days=EXPIRY_WARNING_DAYS)
+        return (
+            self.expires_on is not None
+            and not self.is_expired
+            and (self.expires_on - timezone.now() <= timedelta(days=EXPIRY_WARNING_DAYS))
         )
 
 

@@ -40,14 +40,14 @@ def credential_state(credential: AlmCredential | None) -> str:
 
 
 def overview(*, state: str | None = None, connection_id: int | None = None) -> tuple[list[OverviewRow], Counter]:
-    """Every active user × connection with its state (filtered), and the counts per state (unfiltered)."""
+    """Every active user and connection with its state (filtered), and the counts per state (unfiltered)."""
     from alm.models import AlmConnection
 
     connections = list(AlmConnection.objects.defer("service_token").order_by("-is_default", "name"))
     users = list(get_user_model().objects.filter(is_active=True).order_by("username"))
     saved = {(c.user_id, c.connection_id): c for c in AlmCredential.objects.all()}
     rows: list[OverviewRow] = []
-    counts: Counter = Counter({s: 0 for s in STATES})
+    counts: Counter = Counter(dict.fromkeys(STATES, 0))
     for connection in connections:
         for user in users:
             credential = saved.get((user.pk, connection.pk))
@@ -55,11 +55,16 @@ def overview(*, state: str | None = None, connection_id: int | None = None) -> t
             counts[current] += 1
             if (state and current != state) or (connection_id and connection.pk != connection_id):
                 continue
-            rows.append(OverviewRow(
-                username=user.get_username(), full_name=user.get_full_name(), email=user.email,
-                connection=connection.name, state=current,
-                ado_identity=credential.ado_display_name if credential else "",
-                expires_on=credential.expires_on if credential else None,
-                last_verified_at=credential.last_verified_at if credential else None,
-            ))
+            rows.append(
+                OverviewRow(
+                    username=user.get_username(),
+                    full_name=user.get_full_name(),
+                    email=user.email,
+                    connection=connection.name,
+                    state=current,
+                    ado_identity=credential.ado_display_name if credential else "",
+                    expires_on=credential.expires_on if credential else None,
+                    last_verified_at=credential.last_verified_at if credential else None,
+                )
+            )
     return rows, counts

@@ -39,9 +39,7 @@ class CredentialError(Exception):
 
 class RateLimited(CredentialError):
     def __init__(self, retry_in: int) -> None:
-        super().__init__(
-            f"Too many tests in a short time. Try again in {retry_in} seconds.", code="rate_limited"
-        )
+        super().__init__(f"Too many tests in a short time. Try again in {retry_in} seconds.", code="rate_limited")
         self.retry_in = retry_in
 
 
@@ -57,7 +55,6 @@ class CheckOutcome:
     tested_saved_token: bool = False
     elapsed_ms: int = 0
     warnings: tuple[str, ...] = field(default=())
-
 
     @property
     def ok(self) -> bool:
@@ -150,14 +147,21 @@ def check_credential(*, user: AbstractBaseUser, connection: AlmConnection, token
         report = check_token(connection=connection, token=token)
     except ado.AdoError as error:
         outcome = CheckOutcome(
-            connection_id=connection.pk, error=error, tested_saved_token=saved is not None,
+            connection_id=connection.pk,
+            error=error,
+            tested_saved_token=saved is not None,
             elapsed_ms=int((time.monotonic() - started) * 1000),
         )
     else:
         problems, foreign = _problems(user=user, report=report)
         outcome = CheckOutcome(
-            connection_id=connection.pk, report=report, problems=problems, foreign_owner=foreign,
-            tested_saved_token=saved is not None, elapsed_ms=report.elapsed_ms, warnings=_warnings(report),
+            connection_id=connection.pk,
+            report=report,
+            problems=problems,
+            foreign_owner=foreign,
+            tested_saved_token=saved is not None,
+            elapsed_ms=report.elapsed_ms,
+            warnings=_warnings(report),
         )
     if saved is not None:
         record_outcome(credential=saved, outcome=outcome)
@@ -171,9 +175,9 @@ def record_outcome(*, credential: AlmCredential, outcome: CheckOutcome) -> None:
     if outcome.error is not None:
         mark_rejected(credential=credential, error=outcome.error)
         return
-    report = outcome.report
-    assert report is not None
-    _apply_report(credential, report)
+    if outcome.report is None:
+        return
+    _apply_report(credential, outcome.report)
     if outcome.problems and not outcome.foreign_owner:
         credential.status = AlmCredential.Status.REJECTED
         credential.rejected_reason = AlmCredential.RejectedReason.PERMISSIONS
@@ -235,10 +239,9 @@ def _store(*, user: AbstractBaseUser, connection: AlmConnection, token: str, out
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                credential = (
-                    AlmCredential.objects.select_for_update().filter(user=user, connection=connection).first()
-                    or AlmCredential(user=user, connection=connection)
-                )
+                credential = AlmCredential.objects.select_for_update().filter(
+                    user=user, connection=connection
+                ).first() or AlmCredential(user=user, connection=connection)
                 credential.token = token
                 credential.saved_at = timezone.now()
                 if outcome.report is not None:
@@ -271,9 +274,11 @@ def permission_rows(report: TokenReport | None) -> list[dict[str, object]]:
     rows = []
     for permission in REQUIRED_PERMISSIONS:
         result = by_key.get(permission.key)
-        rows.append({
-            "label": permission.label,
-            "granted": None if result is None else result.granted,
-            "detail": "" if result is None else result.detail,
-        })
+        rows.append(
+            {
+                "label": permission.label,
+                "granted": None if result is None else result.granted,
+                "detail": "" if result is None else result.detail,
+            }
+        )
     return rows

@@ -28,13 +28,15 @@ def _blocks(request: HttpRequest, *, form: TokenForm | None = None, outcome=None
     blocks = []
     for connection in connections:
         posted = form is not None and form.data.get("connection") == str(connection.pk)
-        blocks.append({
-            "connection": connection,
-            "credential": saved.get(connection.pk),
-            "form": form if posted else TokenForm(initial={"connection": connection.pk}),
-            "outcome": outcome if posted else None,
-            "permission_rows": services.permission_rows(outcome.report if posted and outcome else None),
-        })
+        blocks.append(
+            {
+                "connection": connection,
+                "credential": saved.get(connection.pk),
+                "form": form if posted else TokenForm(initial={"connection": connection.pk}),
+                "outcome": outcome if posted else None,
+                "permission_rows": services.permission_rows(outcome.report if posted and outcome else None),
+            }
+        )
     return blocks
 
 
@@ -95,6 +97,8 @@ def remove_credential(request: HttpRequest, connection_id: int) -> HttpResponse:
 def dismiss_banner(request: HttpRequest) -> HttpResponse:
     request.session[DISMISSED_SESSION_KEY] = request.POST.get("state", "")[:64]
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = reverse("home")
     return redirect(target)

@@ -21,7 +21,13 @@ def _run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ALM_", "DATABASE_URL", "CACHE_URL"))}
     base.update({"DJANGO_ENV_FILE": os.devnull, "DJANGO_SETTINGS_MODULE": "config.settings"}, **env)
     return subprocess.run(  # noqa: S603 - fixed argv
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -45,14 +51,22 @@ def test_malformed_encryption_key_fails_without_echoing_it():
 
 
 def test_debug_is_off_by_default(settings):
-    result = _run_manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG)",
-                         DJANGO_SECRET_KEY="x" * 60, ALM_ENCRYPTION_KEY=GOOD_KEY)
+    result = _run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG)",
+        DJANGO_SECRET_KEY="x" * 60,
+        ALM_ENCRYPTION_KEY=GOOD_KEY,
+    )
     assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
 
 
 def test_check_deploy_is_clean_with_production_values():
     result = _run_manage(
-        "check", "--deploy", "--fail-level", "WARNING",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
         DJANGO_SECRET_KEY="prod-" + "k3y!" * 15,
         ALM_ENCRYPTION_KEY=GOOD_KEY,
         DJANGO_ALLOWED_HOSTS="almlink.example.com",
@@ -68,8 +82,14 @@ def test_check_deploy_is_clean_with_production_values():
 
 
 def test_check_deploy_warns_without_the_production_switches():
-    result = _run_manage("check", "--deploy", "--fail-level", "WARNING",
-                         DJANGO_SECRET_KEY="prod-" + "k3y!" * 15, ALM_ENCRYPTION_KEY=GOOD_KEY)
+    result = _run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SECRET_KEY="prod-" + "k3y!" * 15,
+        ALM_ENCRYPTION_KEY=GOOD_KEY,
+    )
     assert result.returncode != 0
     assert "SECURE_HSTS_SECONDS" in result.stdout + result.stderr
 
@@ -127,7 +147,7 @@ def test_left_navigation_links_to_profile(alice_client):
     response = alice_client.get(reverse("home"))
     assert response.status_code == HTTPStatus.OK
     html = response.content.decode()
-    nav = html[html.index('<nav class="sidebar"'): html.index("</nav>")]
+    nav = html[html.index('<nav class="sidebar"') : html.index("</nav>")]
     assert f'href="{reverse("profile")}"' in nav
     assert f'href="{reverse("alm_credentials")}"' in nav
 

@@ -26,7 +26,9 @@ def test_alice_edits_a_title_as_herself(page, live_server, sign_in, alice, alice
     assert changed["System.ChangedBy"]["id"] == demo_identity(ado, "alice@fabrikam.example")["id"]
 
 
-def test_bobs_revoked_token_fails_his_edit_and_turns_the_banner(page, live_server, sign_in, bob, connection, bob_pat, ado):
+def test_bobs_revoked_token_fails_his_edit_and_turns_the_banner(
+    page, live_server, sign_in, bob, connection, bob_pat, ado
+):
     from profiles.services import save_credential
 
     credential, _ = save_credential(user=bob, connection=connection, token=bob_pat)

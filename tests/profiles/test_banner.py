@@ -20,7 +20,7 @@ def _banner(client, url=None):
     if 'id="alm-banner"' not in html:
         return None
     start = html.index('id="alm-banner"')
-    return html[start: html.index("</div>\n</div>", start)]
+    return html[start : html.index("</div>\n</div>", start)]
 
 
 def test_banner_warns_user_without_token_and_links_to_the_form(alice_client, connection):
@@ -102,9 +102,13 @@ def test_banner_costs_one_query_and_no_azure_devops_call(alice_client, connectio
     ado.clear_requests()
     with_banner = _queries(alice_client, reverse("home"))
     settings.TEMPLATES = [
-        {**t, "OPTIONS": {**t["OPTIONS"], "context_processors": [
-            p for p in t["OPTIONS"]["context_processors"] if not p.endswith("alm_banner")
-        ]}}
+        {
+            **t,
+            "OPTIONS": {
+                **t["OPTIONS"],
+                "context_processors": [p for p in t["OPTIONS"]["context_processors"] if not p.endswith("alm_banner")],
+            },
+        }
         for t in settings.TEMPLATES
     ]
     without_banner = _queries(alice_client, reverse("home"))

@@ -50,7 +50,8 @@ def test_revoked_token_found_by_daily_check_banner_and_one_email(alice_client, a
     assert len(sent) == 1
     assert "no longer works" in sent[0].subject
     assert "/profile/alm-credentials/" in sent[0].body
-    assert sent[0].alternatives and "/profile/alm-credentials/" in sent[0].alternatives[0][0]
+    assert sent[0].alternatives
+    assert "/profile/alm-credentials/" in sent[0].alternatives[0][0]
     assert alice_credential.token not in sent[0].body
     _run()
     assert len(_mails_to("alice@fabrikam.example")) == 1  # never twice for the same event
@@ -111,7 +112,7 @@ def test_service_account_expiry_emails_staff_and_admin_warns(admin_user, connect
     assert "service account token of Fabrikam expires soon" in sent[0].subject
     client.force_login(admin_user)
     page = client.get(reverse("admin:alm_almconnection_changelist")).content.decode()
-    assert "expires" in page.lower()
+    assert "The service account token of Fabrikam expires on" in page
 
 
 def test_service_account_revoked_emails_staff(admin_user, connection, ado):
@@ -139,8 +140,9 @@ def test_summary_line_counts(alice_credential, bob, connection, bob_pat):
 
 
 def test_admin_overview_counts_filters_and_csv(admin_client, alice, bob, alice_credential, connection):
-    AlmCredential.objects.create(user=bob, connection=connection, token="x" * 52, status="rejected",
-                                 rejected_reason="revoked")
+    AlmCredential.objects.create(
+        user=bob, connection=connection, token="x" * 52, status="rejected", rejected_reason="revoked"
+    )
     url = reverse("admin:profiles_credential_overview")
     page = admin_client.get(url).content.decode()
     assert 'data-state="working">1<' in page
@@ -154,4 +156,6 @@ def test_admin_overview_counts_filters_and_csv(admin_client, alice, bob, alice_c
     body = csv.content.decode()
     assert body.splitlines()[0].startswith("username,name,email,connection,state")
     assert "alice,Alice Example,alice@fabrikam.example,Fabrikam,working" in body
-    assert alice_credential.token not in body and "x" * 52 not in body and "x" * 52 not in page
+    assert alice_credential.token not in body
+    assert "x" * 52 not in body
+    assert "x" * 52 not in page

@@ -25,8 +25,9 @@ def _edit(client, item_id, *, title, state, rev, actor=None):
         page = client.get(reverse("work_item_edit", args=[item_id])).content.decode()
         found = re.search(r'name="actor" value="([a-z_]*)"', page)
         actor = found.group(1) if found else ""
-    return client.post(reverse("work_item_edit", args=[item_id]),
-                       {"title": title, "state": state, "rev": rev, "actor": actor})
+    return client.post(
+        reverse("work_item_edit", args=[item_id]), {"title": title, "state": state, "rev": rev, "actor": actor}
+    )
 
 
 def _current(ado, item_id) -> dict:
@@ -38,15 +39,20 @@ def test_edit_with_own_token_is_recorded_as_the_user(alice_client, alice_credent
     before = _current(ado, item_id)
     page = text_of(alice_client.get(reverse("work_item_edit", args=[item_id])).content.decode())
     assert "recorded in Azure DevOps as you, Alice Example" in page
-    response = _edit(alice_client, item_id, title="Renamed by Alice", state=before["fields"]["System.State"],
-                     rev=before["rev"])
+    response = _edit(
+        alice_client, item_id, title="Renamed by Alice", state=before["fields"]["System.State"], rev=before["rev"]
+    )
     assert response.status_code == HTTPStatus.FOUND
     after = _current(ado, item_id)
     assert after["fields"]["System.Title"] == "Renamed by Alice"
     assert after["fields"]["System.ChangedBy"]["id"] == demo_identity(ado, "alice@fabrikam.example")["id"]
     record = AuditRecord.objects.get()
     assert (record.actor_kind, record.outcome, record.action, record.work_item_id) == (
-        "user", "success", "update", item_id)
+        "user",
+        "success",
+        "update",
+        item_id,
+    )
     assert record.ado_identity == "Alice Example"
 
 
@@ -66,8 +72,9 @@ def test_no_change_without_token_when_fallback_is_off(alice_client, connection, 
     connection.save()
     item_id = _first_item(ado)
     before = _current(ado, item_id)
-    response = _edit(alice_client, item_id, title="Should not land", state=before["fields"]["System.State"],
-                     rev=before["rev"])
+    response = _edit(
+        alice_client, item_id, title="Should not land", state=before["fields"]["System.State"], rev=before["rev"]
+    )
     assert "need your own Azure DevOps token" in response.content.decode()
     assert _current(ado, item_id)["rev"] == before["rev"]
     assert AuditRecord.objects.get().outcome == "refused"
@@ -81,8 +88,9 @@ def test_token_rejected_between_load_and_save_changes_nothing(alice_client, alic
     assert 'name="actor" value="user"' in page
     (ado.revoke_pat if how == "revoke" else ado.expire_pat)(alice_credential.token)
     # The page reads the item again before saving; that read falls back, the change must not.
-    response = _edit(alice_client, item_id, title="Too late", state=before["fields"]["System.State"],
-                     rev=before["rev"], actor="user")
+    response = _edit(
+        alice_client, item_id, title="Too late", state=before["fields"]["System.State"], rev=before["rev"], actor="user"
+    )
     assert "Nothing was changed" in response.content.decode()
     assert response.status_code == HTTPStatus.OK
     assert _current(ado, item_id)["rev"] == before["rev"]
@@ -100,8 +108,14 @@ def test_change_with_a_rejected_token_is_not_retried_as_service_account(alice, a
     before = _current(ado, item_id)
     ado.revoke_pat(alice_credential.token)
     with pytest.raises(exceptions.TokenRejected):
-        work.update_work_item(user=alice, connection=connection, work_item_id=item_id, rev=before["rev"],
-                              title="x", state=before["fields"]["System.State"])
+        work.update_work_item(
+            user=alice,
+            connection=connection,
+            work_item_id=item_id,
+            rev=before["rev"],
+            title="x",
+            state=before["fields"]["System.State"],
+        )
     assert _current(ado, item_id)["rev"] == before["rev"]
     patches = [r for r in ado.requests if r.method == "PATCH"]
     assert len(patches) == 1  # one attempt, with Alice's token, never a second as the service account
@@ -119,10 +133,12 @@ def test_stale_revision_reports_conflict_and_shows_current_values(alice_client, 
         f"{ado.org_url('fabrikam')}/_apis/wit/workitems/{item_id}?api-version=7.1",
         json=[{"op": "add", "path": "/fields/System.Title", "value": "Bob was here"}],
         headers={"Content-Type": "application/json-patch+json", "X-TFS-FedAuthRedirect": "Suppress"},
-        auth=("", bob["pat"]), timeout=5,
+        auth=("", bob["pat"]),
+        timeout=5,
     ).raise_for_status()
-    response = _edit(alice_client, item_id, title="Alice's stale edit", state=before["fields"]["System.State"],
-                     rev=before["rev"])
+    response = _edit(
+        alice_client, item_id, title="Alice's stale edit", state=before["fields"]["System.State"], rev=before["rev"]
+    )
     html = response.content.decode()
     assert "changed in Azure DevOps meanwhile" in html
     assert "Bob was here" in html
@@ -165,6 +181,7 @@ def test_thousand_items_listed_in_at_most_six_requests(alice_client, alice, alic
     ado.clear_requests()
     html = alice_client.get(reverse("work_items"), {"per_page": 1000}).content.decode()
     assert "1000 work items" in html
-    assert "Item 999" in html and "Item 0<" in html
+    assert "Item 999" in html
+    assert "Item 0<" in html
     assert len(ado.requests) <= 6
     assert project is not None

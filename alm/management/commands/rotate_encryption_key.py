@@ -33,8 +33,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--old-key-env", default="ALM_ENCRYPTION_KEY_OLD",
-                            help="Name of the environment variable holding the previous key.")
+        parser.add_argument(
+            "--old-key-env",
+            default="ALM_ENCRYPTION_KEY_OLD",
+            help="Name of the environment variable holding the previous key.",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Count, change nothing.")
 
     def handle(self, *args: object, old_key_env: str, dry_run: bool, **options: object) -> None:

@@ -31,7 +31,9 @@ class Command(BaseCommand):
             )
         password = os.environ.get("DEMO_PASSWORD", "demo-pass-123")
         with transaction.atomic():
-            users = {name: self._user(name, first, last, email, su, password) for name, first, last, email, su in DEMO_USERS}
+            users = {
+                name: self._user(name, first, last, email, su, password) for name, first, last, email, su in DEMO_USERS
+            }
             from profiles.demo import seed_alm
 
             seed_alm(users=users, emulator_url=os.environ.get("ALM_EMULATOR_URL", "http://127.0.0.1:8765/fabrikam"))
@@ -41,7 +43,13 @@ class Command(BaseCommand):
         user_model = get_user_model()
         user, created = user_model.objects.get_or_create(
             username=username,
-            defaults={"first_name": first, "last_name": last, "email": email, "is_staff": superuser, "is_superuser": superuser},
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "email": email,
+                "is_staff": superuser,
+                "is_superuser": superuser,
+            },
         )
         if created:
             user.set_password(password)
