@@ -185,3 +185,23 @@ def test_thousand_items_listed_in_at_most_six_requests(alice_client, alice, alic
     assert "Item 0<" in html
     assert len(ado.requests) <= 6
     assert project is not None
+
+
+def test_throttled_write_is_reported_with_retry_time_and_audited(alice_client, alice_credential, ado):
+    item_id = _first_item(ado)
+    before = _current(ado, item_id)
+    ado.set_fault("throttle", method="PATCH", retry_after=2)
+    response = _edit(alice_client, item_id, title="During throttling", state=before["fields"]["System.State"],
+                     rev=before["rev"])
+    assert "Try again in 2 seconds" in text_of(response.content.decode())
+    assert _current(ado, item_id)["rev"] == before["rev"]
+    assert len([r for r in ado.requests if r.method == "PATCH"]) == 1  # writes are never retried
+    assert AuditRecord.objects.get().outcome == "failed"
+
+
+def test_throttled_read_is_retried_once_after_retry_after(alice_client, alice_credential, ado):
+    ado.set_fault("throttle", path=r"/_apis/wit/wiql$", count=1, retry_after=1)
+    response = alice_client.get(reverse("work_items"))
+    assert response.status_code == HTTPStatus.OK
+    assert "31 work items" in text_of(response.content.decode())
+    assert [r.status for r in ado.requests if r.path.endswith("/wiql")] == [429, 200]
