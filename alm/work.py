@@ -259,17 +259,8 @@ def _change(*, user, connection, work_item_id: int, action: str, do, expected_ac
             detail=refused.message,
         )
         raise
-    client = client_for_actor(actor)
-    try:
-        result = do(client)
-    except ado.AdoError as error:
-        if actor.is_user and isinstance(error, TOKEN_FAILURES):
-            _reject(actor, error)
-        outcome = (
-            "conflict"
-            if isinstance(error, ado.Conflict)
-            else ("rejected" if isinstance(error, TOKEN_FAILURES) else "failed")
-        )
+
+    def record(outcome: str, *, detail: str = "", activity_id: str | None = None) -> None:
         _audit(
             user=user,
             actor=actor,
@@ -277,21 +268,26 @@ def _change(*, user, connection, work_item_id: int, action: str, do, expected_ac
             work_item_id=work_item_id,
             action=action,
             outcome=outcome,
-            detail=error.message,
-            activity_id=error.activity_id or client.last_activity_id,
+            detail=detail,
+            activity_id=activity_id or client.last_activity_id,
         )
+
+    client = client_for_actor(actor)
+    try:
+        result = do(client)
+    except ado.AdoError as error:
+        if actor.is_user and isinstance(error, TOKEN_FAILURES):
+            _reject(actor, error)
+        if isinstance(error, ado.Conflict):
+            record("conflict", detail=error.message, activity_id=error.activity_id)
+        elif isinstance(error, TOKEN_FAILURES):
+            record("rejected", detail=error.message, activity_id=error.activity_id)
+        else:
+            record("failed", detail=error.message, activity_id=error.activity_id)
         raise
     finally:
         client.close()
-    _audit(
-        user=user,
-        actor=actor,
-        connection=connection,
-        work_item_id=work_item_id,
-        action=action,
-        outcome="success",
-        activity_id=client.last_activity_id,
-    )
+    record("success")
     return actor, result
 
 

@@ -61,14 +61,20 @@ def test_debug_is_off_by_default(settings):
     assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
 
 
-def test_check_deploy_is_clean_with_production_values():
-    result = _run_manage(
+def _check_deploy(**env: str) -> subprocess.CompletedProcess[str]:
+    return _run_manage(
         "check",
         "--deploy",
         "--fail-level",
         "WARNING",
         DJANGO_SECRET_KEY="prod-" + "k3y!" * 15,
         ALM_ENCRYPTION_KEY=GOOD_KEY,
+        **env,
+    )
+
+
+def test_check_deploy_is_clean_with_production_values():
+    result = _check_deploy(
         DJANGO_ALLOWED_HOSTS="almlink.example.com",
         DJANGO_SECURE_SSL_REDIRECT="true",
         DJANGO_SECURE_HSTS_SECONDS="31536000",
@@ -82,14 +88,7 @@ def test_check_deploy_is_clean_with_production_values():
 
 
 def test_check_deploy_warns_without_the_production_switches():
-    result = _run_manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DJANGO_SECRET_KEY="prod-" + "k3y!" * 15,
-        ALM_ENCRYPTION_KEY=GOOD_KEY,
-    )
+    result = _check_deploy()
     assert result.returncode != 0
     assert "SECURE_HSTS_SECONDS" in result.stdout + result.stderr
 
