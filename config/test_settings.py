@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+# The suite never reads a developer's `.env` (written by `make run`): tests see the same settings everywhere.
+os.environ.setdefault("DJANGO_ENV_FILE", os.devnull)
 # Throwaway values for tests only; real deployments must set their own.
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("ALM_ENCRYPTION_KEY", "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM=")
