@@ -216,3 +216,14 @@ class UnexpectedAnswer(AdoError):
             "Check that the URL points at Azure DevOps (not a proxy or login page) and try again.",
             activity_id=activity_id,
         )
+
+
+# Failures that say nothing about the token: Azure DevOps could not be asked, or did not answer sensibly.
+# A stored token's recorded state is never changed because of one of these.
+TRANSIENT_ERRORS: tuple[type[AdoError], ...] = (
+    RequestTimedOut,
+    Unreachable,
+    ServiceFailing,
+    Throttled,
+    UnexpectedAnswer,
+)

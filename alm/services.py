@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from alm.client import AdoClient, TokenReport
-from alm.exceptions import AdoError, TokenExpired, TokenUnreadable
+from alm.exceptions import TRANSIENT_ERRORS, AdoError, TokenExpired, TokenUnreadable
 from alm.fields import is_unreadable
 from alm.models import AlmConnection
 
@@ -46,6 +46,9 @@ def check_connection(*, connection: AlmConnection) -> TokenReport:
         dated = TokenExpired(known, activity_id=error.activity_id) if known and not error.expired_on else error
         record_test_outcome(connection=connection, report=None, error=dated)
         raise dated from error
+    except TRANSIENT_ERRORS:
+        # Azure DevOps could not be asked: what the last real test learned stays as it was.
+        raise
     except AdoError as error:
         record_test_outcome(connection=connection, report=None, error=error)
         raise

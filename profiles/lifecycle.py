@@ -21,7 +21,10 @@ from django.utils import timezone
 
 from alm import exceptions as ado
 from alm.fields import is_unreadable
+from alm.models import AlmConnection
+from alm.services import check_connection, check_token
 from profiles.models import AlmCredential, JobLock, TokenNotice
+from profiles.services import CheckOutcome, record_outcome, token_problems
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +124,6 @@ def _check_with_backoff(check: Callable[[], object], *, sleep: Callable[[float],
 
 def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]):
     """Ask Azure DevOps about one user's token. Network only, so it can run in a worker thread."""
-    from alm.services import check_token
-    from profiles.services import CheckOutcome, _problems
 
     if is_unreadable(credential.token):
         return None
@@ -132,7 +133,7 @@ def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]):
         )
     except ado.AdoError as error:
         return CheckOutcome(connection_id=credential.connection_id, error=error, tested_saved_token=True)
-    problems, foreign = _problems(user=credential.user, report=report)
+    problems, foreign = token_problems(user=credential.user, report=report)
     return CheckOutcome(
         connection_id=credential.connection_id,
         report=report,
@@ -144,7 +145,6 @@ def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]):
 
 def _record_user(credential: AlmCredential, outcome) -> str:
     """Store what the check learned; returns working | rejected | unreachable | unreadable."""
-    from profiles.services import record_outcome
 
     if outcome is None:
         return "unreadable"
@@ -218,8 +218,6 @@ def check_all_tokens(
     sleep: Callable[[float], None] = time.sleep,
 ) -> CheckSummary:
     """Re-validate every saved token, a bounded number at a time, and send the notices due."""
-    from alm.models import AlmConnection
-    from alm.services import check_connection
 
     summary = CheckSummary()
     connections = list(AlmConnection.objects.all())
@@ -235,13 +233,9 @@ def check_all_tokens(
 
     for connection in connections:
         if connection.service_token and not is_unreadable(connection.service_token):
-            try:
+            # check_connection records the outcome itself, and leaves it alone when Azure DevOps is unreachable.
+            with suppress(ado.AdoError):
                 _check_with_backoff(lambda c=connection: check_connection(connection=c), sleep=sleep)
-            except ado.AdoError as error:
-                if not isinstance(error, (ado.RequestTimedOut, ado.Unreachable, ado.ServiceFailing, ado.Throttled)):
-                    AlmConnection.objects.filter(pk=connection.pk).update(
-                        last_test_ok=False, last_test_error=error.message
-                    )
             connection.refresh_from_db()
         summary.checked += 1
         tick()

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # Failures that are not the token's fault: the user may save it unverified, and a saved
 # credential's status is left alone.
-TRANSIENT_ERRORS = (ado.RequestTimedOut, ado.Unreachable, ado.ServiceFailing, ado.Throttled, ado.UnexpectedAnswer)
+TRANSIENT_ERRORS = ado.TRANSIENT_ERRORS
 EXPIRY_SOON_DAYS = 30
 
 
@@ -98,7 +98,7 @@ def _owner_problem(*, user: AbstractBaseUser, report: TokenReport) -> str | None
     )
 
 
-def _problems(*, user: AbstractBaseUser, report: TokenReport) -> tuple[tuple[str, ...], bool]:
+def token_problems(*, user: AbstractBaseUser, report: TokenReport) -> tuple[tuple[str, ...], bool]:
     problems: list[str] = []
     owner = _owner_problem(user=user, report=report)
     if owner:
@@ -153,7 +153,7 @@ def check_credential(*, user: AbstractBaseUser, connection: AlmConnection, token
             elapsed_ms=int((time.monotonic() - started) * 1000),
         )
     else:
-        problems, foreign = _problems(user=user, report=report)
+        problems, foreign = token_problems(user=user, report=report)
         outcome = CheckOutcome(
             connection_id=connection.pk,
             report=report,

@@ -153,6 +153,7 @@ class Emulator:
         self._log_lock = threading.Lock()
         self._requests: list[RequestRecord] = []
         self._api = Api(self)
+        self._last_address: tuple[str, int] | None = None
         self._load()
 
     def _load(self) -> None:
@@ -172,6 +173,7 @@ class Emulator:
         server = _Server((host, port), _Handler)
         server.emulator = self
         self._server = server
+        self._last_address = server.server_address[:2]
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
@@ -199,10 +201,14 @@ class Emulator:
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the emulator is not running; call start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        if self._server is not None:
+            host, port = self._server.server_address[:2]
+            return f"http://{host}:{port}"
+        if self._stopping.is_set() and self._last_address:
+            # A request woken by stop() (out of a hang fault) still finishes its answer.
+            host, port = self._last_address
+            return f"http://{host}:{port}"
+        raise RuntimeError("the emulator is not running; call start() first")
 
     def org_url(self, name: str = "fabrikam") -> str:
         return f"{self.base_url}/{self.state.org_data(name).org.path}"

@@ -159,3 +159,18 @@ def test_admin_overview_counts_filters_and_csv(admin_client, alice, bob, alice_c
     assert alice_credential.token not in body
     assert "x" * 52 not in body
     assert "x" * 52 not in page
+
+
+def test_outage_keeps_what_the_service_account_test_learned(admin_user, connection, ado):
+    from alm.services import check_connection
+
+    check_connection(connection=connection)
+    connection.refresh_from_db()
+    learned = (connection.last_test_ok, connection.last_test_identity_name, connection.last_test_expires_on)
+    admin_user.email = "ops@fabrikam.example"
+    admin_user.save()
+    ado.set_fault("status", status=503)
+    _run()
+    connection.refresh_from_db()
+    assert (connection.last_test_ok, connection.last_test_identity_name, connection.last_test_expires_on) == learned
+    assert mail.outbox == []
