@@ -69,7 +69,7 @@ PAT_NAME = "almlink"
 API_VERSIONS = {"services": "7.1", "server": "7.0"}
 RESOURCE_AREAS_TTL = 3600.0
 MAX_BODY_BYTES = 32 * 1024 * 1024
-MAX_PARALLEL_BATCHES = 4
+MAX_PARALLEL_BATCHES = 5  # a 1,000-item page (5 batches of 200) in one round trip
 MAX_PROJECT_PAGES = 50
 # Hosts that serve one cloud organization under several service names (vssps., vsaex., ...).
 CLOUD_HOST_FAMILIES = ("dev.azure.com", "visualstudio.com")
@@ -233,6 +233,7 @@ class AdoClient:
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._identity: Identity | None = None
+        self._areas_failure: AdoError | None = None
         self.last_activity_id: str | None = None
 
     def __repr__(self) -> str:
@@ -462,7 +463,17 @@ class AdoClient:
                 cached = _areas.get(self.url)
                 if cached and cached[0] > self._clock():
                     return cached[1]
-            response = self._request("GET", f"{self.url}/_apis/ResourceAreas", api_version=self._preview(), retry=True)
+            if self._areas_failure is not None:
+                # The probes of one check wait here in turn: asking again after a timeout would add a
+                # timeout per probe to the page, so they all share the first attempt's failure.
+                raise self._areas_failure
+            try:
+                response = self._request(
+                    "GET", f"{self.url}/_apis/ResourceAreas", api_version=self._preview(), retry=True
+                )
+            except AdoError as error:
+                self._areas_failure = error
+                raise
             areas: dict[str, str] = {}
             # Azure DevOps Server answers an empty list: everything lives at the collection URL (facts 1.2).
             for entry in _value_list(response.data, "resource areas"):
@@ -509,7 +520,9 @@ class AdoClient:
         response = self._send(method, url, query, payload, content_type)
         if response.status == 429 and may_retry:
             wait = _retry_after(response.headers)
-            if wait is not None and wait <= self.max_retry_wait:
+            # The page waits too: only a wait no longer than one call may take (ALM_HTTP_TIMEOUT) is
+            # worth it, so that a throttled page still answers in about that time.
+            if wait is not None and wait <= min(self.max_retry_wait, self.timeout):
                 logger.info("Azure DevOps throttled %s %s; retrying once in %.1f s", method, _path_of(url), wait)
                 self._sleep(wait)
                 response = self._send(method, url, query, payload, content_type)

@@ -6,11 +6,17 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from profiles.banner import DISMISSED_SESSION_KEY, banner_for
+from profiles.standing import standings
 
 
 def alm_banner(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    dismissed = request.session.get(DISMISSED_SESSION_KEY)
-    return {"alm_banner": SimpleLazyObject(lambda: banner_for(user=user, dismissed=dismissed) or "")}
+
+    def build() -> object:
+        mine = standings(request)
+        dismissed = request.session.get(DISMISSED_SESSION_KEY)
+        return banner_for(standing=mine[0] if mine else None, dismissed=dismissed) or ""
+
+    return {"alm_banner": SimpleLazyObject(build)}

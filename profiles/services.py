@@ -183,7 +183,22 @@ def record_outcome(*, credential: AlmCredential, outcome: CheckOutcome) -> None:
         credential.rejected_reason = AlmCredential.RejectedReason.PERMISSIONS
         credential.rejected_message = outcome.problems[0][:500]
         credential.rejected_at = timezone.now()
-    credential.save()
+    _write_back(credential, LEARNED_FIELDS)
+
+
+# What _apply_report and record_outcome set: everything but the token itself.
+LEARNED_FIELDS = [
+    "ado_id",
+    "ado_display_name",
+    "ado_email",
+    "permissions",
+    "expires_on",
+    "status",
+    "rejected_reason",
+    "rejected_message",
+    "rejected_at",
+    "last_verified_at",
+]
 
 
 def _apply_report(credential: AlmCredential, report: TokenReport) -> None:
@@ -217,7 +232,18 @@ def mark_rejected(*, credential: AlmCredential, error: ado.AdoError) -> None:
     credential.rejected_reason = reason
     credential.rejected_message = error.message[:500]
     credential.rejected_at = timezone.now()
-    credential.save(update_fields=["status", "rejected_reason", "rejected_message", "rejected_at", "expires_on"])
+    _write_back(credential, ["status", "rejected_reason", "rejected_message", "rejected_at", "expires_on"])
+
+
+def _write_back(credential: AlmCredential, fields: list[str]) -> None:
+    """Store what was learned about the tested token, only while the row still holds that token.
+
+    A test or a change can take seconds; meanwhile the user may replace or remove the token (another
+    tab). Saving the whole row then would bring the old token back or resurrect a removed one.
+    """
+    AlmCredential.objects.filter(pk=credential.pk, saved_at=credential.saved_at).update(
+        **{name: getattr(credential, name) for name in fields}
+    )
 
 
 @sensitive_variables("token")
@@ -234,7 +260,9 @@ def save_credential(
     return None, outcome
 
 
-@sensitive_variables("token")
+# Every variable, in this frame and in all it calls: Django's save() holds the token in lists
+# named `values`, which an error report would otherwise show.
+@sensitive_variables()
 def _store(*, user: AbstractBaseUser, connection: AlmConnection, token: str, outcome: CheckOutcome) -> AlmCredential:
     for _attempt in range(3):
         try:

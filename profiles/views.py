@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
 from alm.models import AlmConnection
@@ -15,6 +16,9 @@ from profiles import services
 from profiles.banner import DISMISSED_SESSION_KEY
 from profiles.forms import TokenForm
 from profiles.models import AlmCredential
+from profiles.standing import forget, standings
+
+ACTIONS = ("test", "save", "save_unverified")
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -22,16 +26,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _blocks(request: HttpRequest, *, form: TokenForm | None = None, outcome=None) -> list[dict[str, object]]:
-    """One block per connection (the default first), with the user's saved credential."""
-    connections = AlmConnection.objects.defer("service_token").order_by("-is_default", "name")
-    saved = {c.connection_id: c for c in AlmCredential.objects.filter(user=request.user)}
+    """One block per connection (the default first), with the user's saved credential and a form."""
     blocks = []
-    for connection in connections:
+    for standing in standings(request):
+        connection = standing.connection
         posted = form is not None and form.data.get("connection") == str(connection.pk)
         blocks.append(
             {
                 "connection": connection,
-                "credential": saved.get(connection.pk),
+                "credential": standing.credential,
                 "form": form if posted else TokenForm(initial={"connection": connection.pk}),
                 "outcome": outcome if posted else None,
                 "permission_rows": services.permission_rows(outcome.report if posted and outcome else None),
@@ -41,7 +44,7 @@ def _blocks(request: HttpRequest, *, form: TokenForm | None = None, outcome=None
 
 
 def profile(request: HttpRequest) -> HttpResponse:
-    return render(request, "profiles/profile.html", {"blocks": _blocks(request)})
+    return render(request, "profiles/profile.html", {"standings": standings(request)})
 
 
 @sensitive_post_parameters("token")
@@ -50,11 +53,17 @@ def alm_credentials(request: HttpRequest) -> HttpResponse:
         return render(request, "profiles/alm_credentials.html", {"blocks": _blocks(request)})
     action = request.POST.get("action", "test")
     form = TokenForm(request.POST, action=action)
+    valid = form.is_valid()
+    # The connection is a hidden field and the action a button: other values were not sent by this page,
+    # and their errors would show nowhere on it.
+    if action not in ACTIONS or "connection" in form.errors:
+        raise BadRequest("Unknown connection or action.")
+    connection = get_object_or_404(AlmConnection, pk=form.cleaned_data["connection"])
     outcome = None
-    if form.is_valid():
-        connection = get_object_or_404(AlmConnection, pk=form.cleaned_data["connection"])
+    if valid:
         try:
             outcome = _act(request, connection=connection, action=action, token=form.cleaned_data["token"])
+            forget(request)  # the credential may have changed
         except services.CredentialError as error:
             form.add_error("token", error.message)
         else:
@@ -67,6 +76,8 @@ def alm_credentials(request: HttpRequest) -> HttpResponse:
     return render(request, "profiles/alm_credentials.html", context)
 
 
+# The token is a local here: hidden from error reports like the POST field it came from.
+@sensitive_variables("token")
 def _act(request: HttpRequest, *, connection: AlmConnection, action: str, token: str):
     """Run Test Connection or Save; None means saved (redirect), else the outcome to show."""
     if action == "test":
