@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from alm.fields import EncryptedTokenField, is_unreadable
 
@@ -68,6 +69,19 @@ class AlmCredential(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_on is not None and self.expires_on <= timezone.now()
+
+    @cached_property
+    def state(self) -> str:
+        """One word for people and filters: unreadable, rejected, unverified, expiring or working."""
+        if self.is_unreadable:
+            return "unreadable"
+        if self.status == self.Status.REJECTED or self.is_expired:
+            return "rejected"
+        if self.status == self.Status.UNVERIFIED:
+            return "unverified"
+        if self.expires_soon:
+            return "expiring"
+        return "working"
 
     @property
     def expires_soon(self) -> bool:

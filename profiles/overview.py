@@ -26,17 +26,7 @@ class OverviewRow:
 
 
 def credential_state(credential: AlmCredential | None) -> str:
-    if credential is None:
-        return "missing"
-    if credential.is_unreadable:
-        return "unreadable"
-    if credential.status == AlmCredential.Status.REJECTED or credential.is_expired:
-        return "rejected"
-    if credential.status == AlmCredential.Status.UNVERIFIED:
-        return "unverified"
-    if credential.expires_soon:
-        return "expiring"
-    return "working"
+    return "missing" if credential is None else credential.state
 
 
 def overview(*, state: str | None = None, connection_id: int | None = None) -> tuple[list[OverviewRow], Counter]:
