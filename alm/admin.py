@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
 from alm import services
@@ -82,6 +82,9 @@ class AlmConnectionAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         return super().changeform_view(request, object_id, form_url, extra_context)
 
+    # Every variable, in this frame and in all it calls: Django's save() holds the service token in
+    # lists named `values`, which an error report would otherwise show.
+    @method_decorator(sensitive_variables())
     def save_model(self, request: HttpRequest, obj: AlmConnection, form: ModelForm, change: bool) -> None:
         if isinstance(form, AlmConnectionForm) and (form.token_report or form.token_error):
             services.record_test_outcome(connection=obj, report=form.token_report, error=form.token_error, save=False)

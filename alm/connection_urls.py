@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -28,12 +29,21 @@ _KNOWN_VIRTUAL_DIRS = {"tfs"}
 
 
 def is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
+    # Resolvers accept more spellings than ipaddress does (a trailing dot, 127.1, 2130706433, 0x7f000001,
+    # ::ffff:127.0.0.1, and 0.0.0.0, which reaches this host): all of them are loopback too.
+    name = host.lower().rstrip(".")
+    if name in _LOOPBACK_NAMES:
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(name)
     except ValueError:
-        return False
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_unspecified
 
 
 def normalize_connection_url(
@@ -45,9 +55,15 @@ def normalize_connection_url(
         raise ValidationError("Enter the organization or collection URL.", code="required")
     if any(char.isspace() for char in text):
         raise ValidationError("The URL contains spaces; paste it again without them.", code="spaces")
+    if not text.isprintable():
+        raise ValidationError("The URL contains invisible control characters; type it again.", code="control")
     if "://" not in text:
         text = f"https://{text}"
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        # urlsplit raises on an unbalanced "[" (a broken IPv6 address): a form error, not a 500.
+        raise ValidationError("The URL's host is not a valid name or address.", code="host") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise ValidationError(

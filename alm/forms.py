@@ -21,6 +21,9 @@ class AlmConnectionForm(forms.ModelForm):
         label="Service account token",
         required=False,
         strip=True,
+        # As on the profile page (profiles.forms.MAX_TOKEN_LENGTH): a longer value is no token, and
+        # testing it would send it to Azure DevOps in a header that servers refuse (HTTP 431).
+        max_length=512,
         # Never sent back to the browser, not even after a failed submit.
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="The service account's personal access token with the five permissions listed below.",
