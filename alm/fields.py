@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import pickle
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django_cryptography.core.signing import BadSignature, FernetSigner
 from django_cryptography.fields import EncryptedMixin
@@ -40,6 +43,11 @@ class UnreadableToken:
 
     def __hash__(self) -> int:
         return hash(self.ciphertext)
+
+
+# Marks a serialized (dumpdata) value as ciphertext. Tokens never contain ":" (Azure DevOps PATs are
+# letters and digits), so a real token cannot be mistaken for one.
+SERIALIZED_PREFIX = "encrypted:"
 
 
 def is_unreadable(value: object) -> bool:
@@ -101,4 +109,21 @@ class EncryptedTokenField(EncryptedMixin, models.TextField):
     def to_python(self, value: Any) -> Any:
         if isinstance(value, UnreadableToken):
             return value
+        if isinstance(value, str) and value.startswith(SERIALIZED_PREFIX):
+            # A fixture written by value_to_string: keep the ciphertext as it is (loaddata).
+            try:
+                return UnreadableToken(base64.b64decode(value[len(SERIALIZED_PREFIX) :], validate=True))
+            except (binascii.Error, ValueError):
+                raise ValidationError("This is not an encrypted token written by dumpdata.") from None
         return super().to_python(value)
+
+    def value_to_string(self, obj: models.Model) -> str:
+        """What dumpdata writes: the ciphertext, never the token. loaddata stores it back unchanged,
+        so a fixture is a backup that needs the same ALM_ENCRYPTION_KEY to be of use."""
+        value = self.value_from_object(obj)
+        if value is None or value == "":
+            return ""
+        ciphertext = (
+            value.ciphertext if isinstance(value, UnreadableToken) else self._fernet.encrypt(pickle.dumps(value))
+        )
+        return SERIALIZED_PREFIX + base64.b64encode(ciphertext).decode("ascii")

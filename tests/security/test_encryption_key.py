@@ -266,3 +266,21 @@ def test_rotation_is_one_transaction(connection, saved, settings, monkeypatch):
     assert raw_tokens() == before
     settings.ALM_ENCRYPTION_KEY = KEY_A
     assert tokens_now(connection) == saved
+
+
+def test_dumpdata_writes_ciphertext_and_loaddata_restores_the_token(alice_credential, connection, tmp_path):
+    """A fixture is a backup that holds no token in clear, and still restores every token."""
+    from django.core.management import call_command
+
+    from profiles.models import AlmCredential
+
+    token = alice_credential.token
+    dump = tmp_path / "backup.json"
+    call_command("dumpdata", "alm.almconnection", "profiles.almcredential", output=str(dump))
+    text = dump.read_text()
+    assert token not in text
+    assert connection.service_token not in text
+    assert '"token": "encrypted:' in text
+    AlmCredential.objects.all().delete()
+    call_command("loaddata", str(dump), verbosity=0)
+    assert AlmCredential.objects.get(pk=alice_credential.pk).token == token
