@@ -46,6 +46,20 @@ class AlmCredential(models.Model):
     saved_at = models.DateTimeField(default=timezone.now)
     last_verified_at = models.DateTimeField(null=True, blank=True)
 
+    # What a test of the token teaches us: every field but the token itself and when it was saved.
+    LEARNED_FIELDS = (
+        "ado_id",
+        "ado_display_name",
+        "ado_email",
+        "permissions",
+        "expires_on",
+        "status",
+        "rejected_reason",
+        "rejected_message",
+        "rejected_at",
+        "last_verified_at",
+    )
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "connection"], name="one_credential_per_user_and_connection")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -183,22 +184,9 @@ def record_outcome(*, credential: AlmCredential, outcome: CheckOutcome) -> None:
         credential.rejected_reason = AlmCredential.RejectedReason.PERMISSIONS
         credential.rejected_message = outcome.problems[0][:500]
         credential.rejected_at = timezone.now()
-    _write_back(credential, LEARNED_FIELDS)
+    _write_back(credential, AlmCredential.LEARNED_FIELDS)
 
 
-# What _apply_report and record_outcome set: everything but the token itself.
-LEARNED_FIELDS = [
-    "ado_id",
-    "ado_display_name",
-    "ado_email",
-    "permissions",
-    "expires_on",
-    "status",
-    "rejected_reason",
-    "rejected_message",
-    "rejected_at",
-    "last_verified_at",
-]
 
 
 def _apply_report(credential: AlmCredential, report: TokenReport) -> None:
@@ -235,7 +223,7 @@ def mark_rejected(*, credential: AlmCredential, error: ado.AdoError) -> None:
     _write_back(credential, ["status", "rejected_reason", "rejected_message", "rejected_at", "expires_on"])
 
 
-def _write_back(credential: AlmCredential, fields: list[str]) -> None:
+def _write_back(credential: AlmCredential, fields: Sequence[str]) -> None:
     """Store what was learned about the tested token, only while the row still holds that token.
 
     A test or a change can take seconds; meanwhile the user may replace or remove the token (another

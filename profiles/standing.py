@@ -33,23 +33,7 @@ CONNECTION_FIELDS = (
     "allow_service_account_fallback",
     "last_test_identity_name",
 )
-CREDENTIAL_FIELDS = (
-    "id",
-    "user_id",
-    "connection_id",
-    "token",
-    "ado_id",
-    "ado_display_name",
-    "ado_email",
-    "permissions",
-    "expires_on",
-    "status",
-    "rejected_reason",
-    "rejected_message",
-    "rejected_at",
-    "saved_at",
-    "last_verified_at",
-)
+CREDENTIAL_FIELDS = ("id", "user_id", "connection_id", "token", *AlmCredential.LEARNED_FIELDS, "saved_at")
 REQUEST_ATTRIBUTE = "_alm_standings"
 
 
