@@ -1,7 +1,8 @@
 """An Azure DevOps emulator: a real threaded HTTP server on loopback that answers like ADO.
 
 No Django in here (only the `ado_emulator` management command imports Django), so it runs in a bare
-process and in tests without settings. Facts and sources: the shared Azure DevOps API facts (`shared/ado/api-facts.md` beside the repository); each quirk is
+process and in tests without settings. Facts and sources: `shared/ado/api-facts.md` beside the
+repository; each quirk is
 commented where it is implemented, and answers the facts leave open are switches in `Behaviour`.
 
     from alm.emulator import Emulator

@@ -1,7 +1,7 @@
 """The emulator's value types: organizations, identities, projects, PATs, the request log and the knobs.
 
 Everything here is a frozen dataclass so it can be handed to tests and other threads without a lock.
-Sections named "facts N.N" refer to the shared Azure DevOps API facts (`shared/ado/api-facts.md` beside the repository) (the sources are listed there).
+Sections named "facts N.N" refer to `shared/ado/api-facts.md` beside the repository (it lists the sources).
 """
 
 from __future__ import annotations
