@@ -9,10 +9,17 @@ EMULATOR_PORT=${EMULATOR_PORT:-8765}
 emulator_pid=$!
 trap 'kill "$emulator_pid" 2>/dev/null || true' EXIT INT TERM
 
-for _ in $(seq 1 50); do
-  curl -fsS "http://127.0.0.1:${EMULATOR_PORT}/_emulator/demo" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+# Wait (at most 5 s) until the emulator answers; no curl needed.
+"$PY" - "$EMULATOR_PORT" <<'PYTHON' || echo "  (the emulator is slow to start; the app will say so if it cannot reach it)"
+import sys, time, urllib.request
+for _ in range(50):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/_emulator/demo", timeout=1)  # noqa: S310
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(1)
+PYTHON
 
 cat <<TEXT
 
