@@ -98,6 +98,16 @@ class AlmCredential(models.Model):
         return "working"
 
     @property
+    def state_label(self) -> str:
+        return {
+            "unreadable": "Re-enter your token",
+            "rejected": "Expired" if self.is_expired else "Rejected",
+            "unverified": "Not verified yet",
+            "expiring": "Expires soon",
+            "working": "Working",
+        }[self.state]
+
+    @property
     def expires_soon(self) -> bool:
         return (
             self.expires_on is not None
