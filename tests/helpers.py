@@ -2,6 +2,30 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# A well-formed encryption key for subprocesses that load the real settings (tests only).
+GOOD_KEY = "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM="
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`manage.py ARGS` with the real settings and only the given DJANGO_/ALM_ variables (no `.env`)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ALM_", "DATABASE_URL", "CACHE_URL"))}
+    base.update({"DJANGO_ENV_FILE": os.devnull, "DJANGO_SETTINGS_MODULE": "config.settings"}, **env)
+    return subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
 
 def demo_identity(ado, email: str) -> dict:
     """The emulator's demo identity (name, email, id, pat, ...) with this e-mail."""

@@ -2,56 +2,38 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from http import HTTPStatus
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-ROOT = Path(__file__).resolve().parent.parent
-GOOD_KEY = "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM="
-
-
-def _run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ALM_", "DATABASE_URL", "CACHE_URL"))}
-    base.update({"DJANGO_ENV_FILE": os.devnull, "DJANGO_SETTINGS_MODULE": "config.settings"}, **env)
-    return subprocess.run(  # noqa: S603 - fixed argv
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=base,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.helpers import GOOD_KEY, run_manage
 
 
 def test_missing_secret_key_fails_loudly_with_its_name():
-    result = _run_manage("check", ALM_ENCRYPTION_KEY=GOOD_KEY)
+    result = run_manage("check", ALM_ENCRYPTION_KEY=GOOD_KEY)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
 def test_missing_encryption_key_fails_loudly_with_its_name():
-    result = _run_manage("check", DJANGO_SECRET_KEY="x" * 60)
+    result = run_manage("check", DJANGO_SECRET_KEY="x" * 60)
     assert result.returncode != 0
     assert "ALM_ENCRYPTION_KEY" in result.stderr
 
 
 def test_malformed_encryption_key_fails_without_echoing_it():
-    result = _run_manage("check", DJANGO_SECRET_KEY="x" * 60, ALM_ENCRYPTION_KEY="short-and-wrong")
+    result = run_manage("check", DJANGO_SECRET_KEY="x" * 60, ALM_ENCRYPTION_KEY="short-and-wrong")
     assert result.returncode != 0
     assert "ALM_ENCRYPTION_KEY is malformed" in result.stderr
     assert "short-and-wrong" not in result.stderr
 
 
 def test_debug_is_off_by_default(settings):
-    result = _run_manage(
+    result = run_manage(
         "shell",
         "-c",
         "from django.conf import settings; print(settings.DEBUG)",
@@ -62,7 +44,7 @@ def test_debug_is_off_by_default(settings):
 
 
 def _check_deploy(**env: str) -> subprocess.CompletedProcess[str]:
-    return _run_manage(
+    return run_manage(
         "check",
         "--deploy",
         "--fail-level",

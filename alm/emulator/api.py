@@ -466,17 +466,21 @@ def _error_policy_omit(text: str | None) -> bool:
     return value == "omit"
 
 
-def workitems_list(call: Call) -> Reply:
-    call.project()
-    incoming = call.incoming
+def _read_items_from(call: Call, get: Callable[[str], Any]) -> Reply:
+    """GET workitems and POST workitemsbatch take the same options, from the query or the body."""
     return _read_items(
         call,
-        _ids(incoming.param("ids")),
-        fields=_fields_param(incoming.param("fields")),
-        expand=wi.parse_expand(incoming.param("$expand")),
-        omit=_error_policy_omit(incoming.param("errorPolicy")),
-        as_of=_as_of(incoming.param("asOf")),
+        _ids(get("ids")),
+        fields=_fields_param(get("fields")),
+        expand=wi.parse_expand(get("$expand")),
+        omit=_error_policy_omit(get("errorPolicy")),
+        as_of=_as_of(get("asOf")),
     )
+
+
+def workitems_list(call: Call) -> Reply:
+    call.project()
+    return _read_items_from(call, call.incoming.param)
 
 
 def workitems_batch(call: Call) -> Reply:
@@ -484,14 +488,7 @@ def workitems_batch(call: Call) -> Reply:
     body = call.json_body()
     if not isinstance(body, dict):
         raise ApiError(400, "Value cannot be null.\r\nParameter name: workItemGetRequest", "ArgumentNullException")
-    return _read_items(
-        call,
-        _ids(body.get("ids")),
-        fields=_fields_param(body.get("fields")),
-        expand=wi.parse_expand(body.get("$expand")),
-        omit=_error_policy_omit(body.get("errorPolicy")),
-        as_of=_as_of(body.get("asOf")),
-    )
+    return _read_items_from(call, body.get)
 
 
 def workitem_get(call: Call) -> Reply:

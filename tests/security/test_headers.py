@@ -3,22 +3,16 @@ HSTS and secure cookies once configured for production."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from http import HTTPStatus
-from pathlib import Path
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.helpers import GOOD_KEY, run_manage
 from tests.security.support import every_url
 
 pytestmark = pytest.mark.django_db
-
-ROOT = Path(__file__).resolve().parents[2]
-GOOD_KEY = "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM="
 
 
 def directives(policy: str) -> dict[str, list[str]]:
@@ -99,31 +93,21 @@ def test_production_switches_give_hsts_https_redirect_and_secure_cookies(alice, 
 
 
 def test_production_switches_are_read_from_the_environment():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ALM_", "DATABASE_URL", "CACHE_URL"))}
-    env |= {
-        "DJANGO_ENV_FILE": os.devnull,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_SECRET_KEY": "prod-" + "k3y!" * 15,
-        "ALM_ENCRYPTION_KEY": GOOD_KEY,
-        "DJANGO_SECURE_HSTS_SECONDS": "31536000",
-        "DJANGO_SESSION_COOKIE_SECURE": "true",
-        "DJANGO_CSRF_COOKIE_SECURE": "true",
-        "DJANGO_SECURE_SSL_REDIRECT": "true",
-    }
     code = (
         "from django.conf import settings as s; "
         "print(s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, "
         "s.X_FRAME_OPTIONS, s.SECURE_CONTENT_TYPE_NOSNIFF, s.SECURE_REFERRER_POLICY, s.DEBUG)"
     )
-
-    result = subprocess.run(  # noqa: S603 - fixed argv
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_manage(
+        "shell",
+        "-c",
+        code,
+        DJANGO_SECRET_KEY="prod-" + "k3y!" * 15,
+        ALM_ENCRYPTION_KEY=GOOD_KEY,
+        DJANGO_SECURE_HSTS_SECONDS="31536000",
+        DJANGO_SESSION_COOKIE_SECURE="true",
+        DJANGO_CSRF_COOKIE_SECURE="true",
+        DJANGO_SECURE_SSL_REDIRECT="true",
     )
 
     # The last line: `shell` first says how many objects it imported.
