@@ -25,7 +25,7 @@ from alm.client import TokenReport
 from alm.exceptions import AdoError
 from alm.fields import is_unreadable
 from alm.forms import AlmConnectionForm
-from alm.models import AlmConnection, AuditRecord
+from alm.models import AlmConnection
 
 
 def summarize(connection: AlmConnection, report: TokenReport) -> str:
@@ -189,32 +189,3 @@ def service_account_warnings(*, days: int = 14) -> list[str]:
                 f"{connection.last_test_expires_on:%Y-%m-%d}: replace it before then."
             )
     return warnings
-
-
-@admin.register(AuditRecord)
-class AuditRecordAdmin(admin.ModelAdmin):
-    """Every change made through the app, read-only: who asked, whose token acted, what happened."""
-
-    list_display = (
-        "created_at",
-        "user",
-        "ado_identity",
-        "actor_kind",
-        "action",
-        "work_item_id",
-        "outcome",
-        "connection",
-    )
-    list_filter = ("outcome", "action", "actor_kind", "connection", "user", "ado_identity")
-    search_fields = ("user__username", "ado_identity", "ado_identity_id", "activity_id", "=work_item_id")
-    date_hierarchy = "created_at"
-    list_select_related = ("user", "connection")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AuditRecord | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AuditRecord | None = None) -> bool:
-        return False

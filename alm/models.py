@@ -131,37 +131,6 @@ class AlmConnection(models.Model):
                 raise ValidationError({"url": error.error_list}) from None
 
 
-class AuditRecord(models.Model):
-    """One attempted change of a work item: who asked, whose token acted, and what Azure DevOps answered.
-
-    Written by alm.work for every outcome. Kept when the user or the connection is deleted.
-    """
-
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="alm_audit_records"
-    )
-    connection = models.ForeignKey(AlmConnection, on_delete=models.SET_NULL, null=True, related_name="audit_records")
-    work_item_id = models.PositiveIntegerField()
-    # "update", "delete", ...
-    action = models.CharField(max_length=32)
-    # "success", "conflict", "rejected", "failed", "refused"
-    outcome = models.CharField(max_length=16)
-    # "user" or "service_account"; empty when no token acted (refused before any call).
-    actor_kind = models.CharField(max_length=32, blank=True)
-    ado_identity = models.CharField("Azure DevOps identity", max_length=255, blank=True)
-    ado_identity_id = models.CharField(max_length=64, blank=True)
-    detail = models.CharField(max_length=500, blank=True)
-    # Azure DevOps's ActivityId of the call, for a support ticket.
-    activity_id = models.CharField(max_length=64, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-
-    def __str__(self) -> str:
-        return f"{self.action} #{self.work_item_id}: {self.outcome}"
-
-
 @receiver(post_delete, sender=AlmConnection)
 def _promote_a_default(sender: type[AlmConnection], instance: AlmConnection, **kwargs: Any) -> None:
     """Deleting the active default hands the role to the oldest remaining connection."""

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from django.test import Client
 
-    from alm.emulator import Emulator
+    from ado_emulator import Emulator
 
 HOST = "127.0.0.1"  # in DJANGO_ALLOWED_HOSTS; the test client's "testserver" is not
 BANNER_PROCESSOR = "profiles.context_processors.alm_banner"
@@ -220,7 +220,7 @@ class WorkItems:
 def add_bench_project(emulator: Emulator) -> None:
     """A project of BENCH_ITEMS items in the emulator, made the default connection's project."""
     from alm.models import AlmConnection
-    from alm.work import TYPES
+    from workitems.services import TYPES
 
     by = next(entry.identity for entry in emulator.state.demo if entry.identity.email == "bob@fabrikam.example")
     emulator.add_project("fabrikam", BENCH_PROJECT)

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from ado_emulator import Emulator
 from alm.crypto import generate_key
-from alm.emulator import Emulator
 
 if TYPE_CHECKING:
     import psycopg

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "alm",
     "profiles",
+    "workitems",
+    "ado_emulator",
 ]
 
 MIDDLEWARE = [

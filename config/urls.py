@@ -16,5 +16,5 @@ urlpatterns = [
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("", include("profiles.urls")),
-    path("", include("alm.urls")),
+    path("", include("workitems.urls")),
 ]

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from alm.models import AlmConnection
 from profiles.models import AlmCredential, TokenNotice
 from profiles.overview import STATES, overview
 
@@ -57,7 +58,6 @@ class AlmCredentialAdmin(admin.ModelAdmin):
         rows, counts = overview(state=state, connection_id=connection_id)
         if request.GET.get("format") == "csv":
             return _csv(rows)
-        from alm.models import AlmConnection
 
         context = {
             **self.admin_site.each_context(request),

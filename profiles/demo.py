@@ -11,9 +11,10 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from alm.models import AlmConnection
 from alm.scopes import REQUIRED_PERMISSIONS
 
-DEMO_FILE = Path(__file__).resolve().parent.parent / "alm" / "emulator" / "demo.json"
+DEMO_FILE = Path(__file__).resolve().parent.parent / "ado_emulator" / "demo.json"
 
 
 def _demo() -> dict:
@@ -22,7 +23,6 @@ def _demo() -> dict:
 
 def seed_alm(*, users: dict, emulator_url: str) -> None:
     """Create the demo ALM connection and Bob's saved token (idempotent)."""
-    from alm.models import AlmConnection
     from profiles.models import AlmCredential
 
     demo = _demo()

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 
+from alm.models import AlmConnection
 from profiles.models import AlmCredential
 
 STATES = ("missing", "working", "expiring", "rejected", "unverified", "unreadable")
@@ -31,8 +32,6 @@ def credential_state(credential: AlmCredential | None) -> str:
 
 def overview(*, state: str | None = None, connection_id: int | None = None) -> tuple[list[OverviewRow], Counter]:
     """Every active user and connection with its state (filtered), and the counts per state (unfiltered)."""
-    from alm.models import AlmConnection
-
     connections = list(AlmConnection.objects.defer("service_token").order_by("-is_default", "name"))
     users = list(get_user_model().objects.filter(is_active=True).order_by("username"))
     saved = {(c.user_id, c.connection_id): c for c in AlmCredential.objects.all()}

@@ -14,14 +14,15 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from alm import exceptions as ado
+from alm.models import AlmConnection
 from alm.scopes import REQUIRED_PERMISSIONS
+from alm.services import check_token
 from profiles.models import AlmCredential
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from alm.client import TokenReport
-    from alm.models import AlmConnection
 
 # Failures that are not the token's fault: the user may save it unverified, and a saved
 # credential's status is left alone.
@@ -31,7 +32,6 @@ EXPIRY_SOON_DAYS = 30
 
 class CredentialError(Exception):
     """A credential operation refused for a reason the user can act on."""
-
     def __init__(self, message: str, *, code: str) -> None:
         super().__init__(message)
         self.message = message
@@ -47,7 +47,6 @@ class RateLimited(CredentialError):
 @dataclass(frozen=True)
 class CheckOutcome:
     """What Test Connection found, ready to show. Never holds the token."""
-
     connection_id: int
     report: TokenReport | None = None
     error: ado.AdoError | None = None
@@ -129,8 +128,6 @@ def _warnings(report: TokenReport) -> tuple[str, ...]:
 @sensitive_variables("token")
 def check_credential(*, user: AbstractBaseUser, connection: AlmConnection, token: str | None) -> CheckOutcome:
     """Test a pasted token, or the saved one when none is given; never raises for Azure DevOps failures."""
-    from alm.services import check_token
-
     check_rate_limit(user=user)
     saved = None
     if not token:

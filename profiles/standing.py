@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 
+from alm.models import AlmConnection
 from profiles.models import AlmCredential
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from django.http import HttpRequest
 
-    from alm.models import AlmConnection
 
 CONNECTION_FIELDS = (
     "id",
@@ -46,8 +46,6 @@ class Standing:
 @cache
 def _plan(alias: str) -> tuple[str, list[tuple[Any, list[Any]]]]:
     """The SQL and, per column, Django's converters for it (built once per process and database)."""
-    from alm.models import AlmConnection
-
     db = connections[alias]
     quote = db.ops.quote_name
     columns, converters = [], []
@@ -67,8 +65,6 @@ def _plan(alias: str) -> tuple[str, list[tuple[Any, list[Any]]]]:
 
 def standings_for(user: AbstractBaseUser, *, alias: str = "default") -> list[Standing]:
     """Every connection (the default first) with the user's credential for it, in one query."""
-    from alm.models import AlmConnection
-
     sql, converters = _plan(alias)
     db = connections[alias]
     with db.cursor() as cursor:

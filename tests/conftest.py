@@ -6,7 +6,7 @@ import pytest
 
 from tests.helpers import SERVICE_EMAIL, demo_identity
 
-pytest_plugins = ["alm.emulator.pytest_plugin"]
+pytest_plugins = ["ado_emulator.pytest_plugin"]
 
 
 @pytest.fixture(autouse=True)

@@ -46,7 +46,7 @@ def test_admin_pages_run_under_the_strict_policy(
         "/admin/alm/almconnection/",
         "/admin/alm/almconnection/add/",
         f"/admin/alm/almconnection/{connection.pk}/change/",
-        "/admin/alm/auditrecord/",
+        "/admin/workitems/auditrecord/",
         "/admin/profiles/almcredential/",
         "/admin/profiles/almcredential/overview/",
         "/admin/auth/user/add/",

@@ -1,6 +1,6 @@
 """Helpers for the emulator's own tests: HTTP sessions that talk to it over real sockets.
 
-The `ado` / `ado_server` fixtures come from alm.emulator.pytest_plugin (registered in tests/conftest.py).
+The `ado` / `ado_server` fixtures come from ado_emulator.pytest_plugin (registered in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from alm.emulator import Emulator, Identity
+from ado_emulator import Emulator, Identity
 
 # shared/ado next to the repository (CI lays a copy of shared/ beside the clone).
 SHARED_ADO = Path(__file__).resolve().parents[3] / "shared" / "ado"

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from alm.emulator import ANONYMOUS_ID
+from ado_emulator import ANONYMOUS_ID
 
 PREVIEW = {"api-version": "7.1-preview.1"}
 V71 = {"api-version": "7.1"}

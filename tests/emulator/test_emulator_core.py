@@ -10,7 +10,7 @@ import uuid
 from http import HTTPStatus
 from pathlib import Path
 
-from alm.emulator import ANONYMOUS_ID, Emulator
+from ado_emulator import ANONYMOUS_ID, Emulator
 
 PREVIEW = {"api-version": "7.1-preview.1"}
 V71 = {"api-version": "7.1"}
@@ -304,7 +304,7 @@ def test_public_project_org_answers_anonymous_identity(ado, http_for):
 
 
 def test_the_emulator_core_does_not_import_django():
-    code = "import sys, alm.emulator; sys.exit(any(m.split('.')[0] == 'django' for m in sys.modules))"
+    code = "import sys, ado_emulator; sys.exit(any(m.split('.')[0] == 'django' for m in sys.modules))"
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], cwd=root, check=False, timeout=30)  # noqa: S603 - fixed argv
     assert result.returncode == 0

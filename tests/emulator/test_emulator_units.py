@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from alm.emulator import scopes, versions, wiql
-from alm.emulator.errors import ApiError
+from ado_emulator import scopes, versions, wiql
+from ado_emulator.errors import ApiError
 
 
 def path(text: str) -> list[str]:

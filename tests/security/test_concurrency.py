@@ -17,9 +17,9 @@ from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
-from alm.models import AuditRecord
 from profiles.models import AlmCredential
 from tests.helpers import demo_item_ids, demo_member, text_of
+from workitems.models import AuditRecord
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -101,8 +101,8 @@ def test_simultaneous_edits_of_one_work_item_give_one_success_and_one_conflict(
 def test_simultaneous_edits_through_the_service_give_one_success_and_one_conflict(
     alice, connection, alice_credential, ado
 ):
-    from alm import work
     from alm.exceptions import Conflict
+    from workitems import services as work
 
     item_id = demo_item_ids(ado)[1]
     before = ado.work_item("fabrikam", item_id)

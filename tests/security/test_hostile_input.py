@@ -361,7 +361,7 @@ def test_out_of_range_numbers_in_admin_urls_are_answered(admin_client, connectio
             "/admin/alm/almconnection/1/test/",
             "/admin/alm/almconnection/1/delete/",
             "/admin/alm/almconnection/1/history/",
-            "/admin/alm/auditrecord/1/change/",
+            "/admin/workitems/auditrecord/1/change/",
             "/admin/profiles/almcredential/1/change/",
             "/admin/auth/user/1/change/",
         )

@@ -21,7 +21,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
-from alm import work
 from alm.client import AdoClient
 from alm.crypto import derive_keys
 from alm.fields import UnreadableToken
@@ -32,6 +31,7 @@ from profiles.models import AlmCredential
 from profiles.services import check_credential
 from tests.helpers import demo_item_ids
 from tests.security.support import closed_port, leaks
+from workitems import services as work
 
 pytestmark = pytest.mark.django_db
 
@@ -134,7 +134,7 @@ def test_crawl_as_admin_shows_no_token(admin_client, connection, alice_credentia
     paths = {urlsplit(url).path for url in pages}
     assert reverse("admin:alm_almconnection_change", args=[connection.pk]) in paths
     assert reverse("admin:profiles_almcredential_change", args=[alice_credential.pk]) in paths
-    assert reverse("admin:alm_auditrecord_changelist") in paths
+    assert reverse("admin:workitems_auditrecord_changelist") in paths
     assert len(pages) >= 40
     assert all(response.status_code < HTTPStatus.INTERNAL_SERVER_ERROR for response in pages.values())
     assert_no_leak(pages, *tokens)

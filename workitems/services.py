@@ -1,0 +1,323 @@
+"""Acting on Azure DevOps work items as the person who asked, or visibly as the service account.
+
+One decision point, `actor_for`, picks the token for every change; views never pick a token.
+A user's token that Azure DevOps rejects during a change is never replaced by the service
+account's (that would record someone else's name on the change): the credential is marked
+rejected and the user is told.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
+
+from alm import exceptions as ado
+from alm.client import AdoClient, WorkItem
+from alm.fields import is_unreadable
+from alm.models import AlmConnection
+from profiles.models import AlmCredential
+from profiles.services import mark_rejected
+from workitems.models import AuditRecord
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+LIST_FIELDS = (
+    "System.Id",
+    "System.WorkItemType",
+    "System.Title",
+    "System.State",
+    "System.AssignedTo",
+    "System.ChangedBy",
+    "System.ChangedDate",
+)
+# States of the Scrum process's types (Azure DevOps' default process for new projects). A
+# project on another process answers a bad state with TF401320, which the edit page shows.
+STATES_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "Product Backlog Item": ("New", "Approved", "Committed", "Done", "Removed"),
+    "Bug": ("New", "Approved", "Committed", "Done", "Removed"),
+    "Task": ("To Do", "In Progress", "Done", "Removed"),
+    "Feature": ("New", "In Progress", "Done", "Removed"),
+    "Epic": ("New", "In Progress", "Done", "Removed"),
+}
+TYPES = tuple(STATES_BY_TYPE)
+ALL_STATES = tuple(dict.fromkeys(s for states in STATES_BY_TYPE.values() for s in states))
+MAX_PAGE_SIZE = 1000
+
+# Failures that say something about the token itself.
+TOKEN_FAILURES = (ado.TokenRejected, ado.TokenExpired, ado.PermissionMissing)
+
+
+class ActingRefused(Exception):
+    """No token may act for this user here; `message` says what to do."""
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Whose token acts: the user's own, or the connection's service account."""
+    kind: str  # "user" | "service_account"
+    display_name: str
+    connection: AlmConnection
+    token: str = field(repr=False)
+    credential: AlmCredential | None = field(default=None, repr=False)
+
+    @property
+    def is_user(self) -> bool:
+        return self.kind == "user"
+
+    def describe(self) -> str:
+        if self.is_user:
+            return f"as you, {self.display_name}"
+        return f"as {self.display_name}, because you have no working personal token"
+
+
+def _usable(credential: AlmCredential | None) -> bool:
+    return (
+        credential is not None
+        and not is_unreadable(credential.token)
+        and credential.status in {credential.Status.WORKING, credential.Status.UNVERIFIED}
+        and not credential.is_expired
+    )
+
+
+def actor_for(*, user: AbstractBaseUser, connection: AlmConnection, for_change: bool) -> Actor:
+    """Pick the token that acts for `user`: theirs when working, else the service account's if allowed."""
+    credential = AlmCredential.objects.filter(user=user, connection=connection).first()
+    if _usable(credential):
+        name = credential.ado_display_name or user.get_full_name() or user.get_username()
+        return Actor("user", name, connection, credential.token, credential)
+    if for_change and not connection.allow_service_account_fallback:
+        raise ActingRefused(
+            "Changes need your own Azure DevOps token here, and you have no working one. "
+            "Add it under Profile → ALM Credentials.",
+            code="no_token",
+        )
+    if not connection.service_token or is_unreadable(connection.service_token):
+        raise ActingRefused(
+            "The ALM connection's service account token is missing or unreadable. Ask an administrator to "
+            "replace it in the admin.",
+            code="no_service_token",
+        )
+    return Actor("service_account", connection.service_account_name, connection, connection.service_token)
+
+
+def preview_actor(*, user: AbstractBaseUser, connection: AlmConnection) -> Actor | ActingRefused:
+    """Who a change would be recorded as, for the page to say beforehand."""
+    try:
+        return actor_for(user=user, connection=connection, for_change=True)
+    except ActingRefused as refused:
+        return refused
+
+
+@sensitive_variables("actor")
+def client_for_actor(actor: Actor) -> AdoClient:
+    return AdoClient(actor.connection.url, actor.token, timeout=settings.ALM_HTTP_TIMEOUT, kind=actor.connection.kind)
+
+
+@dataclass(frozen=True)
+class WorkItemPage:
+    items: tuple[WorkItem, ...]
+    total: int
+    page: int
+    per_page: int
+    actor: Actor
+    notice: str = ""
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _wiql(*, project: str, type_: str | None, state: str | None) -> str:
+    def quoted(value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
+    clauses = [f"[System.TeamProject] = {quoted(project)}"]
+    if type_:
+        clauses.append(f"[System.WorkItemType] = {quoted(type_)}")
+    if state:
+        clauses.append(f"[System.State] = {quoted(state)}")
+    # WIQL, not SQL: every value is a quoted literal with its quotes doubled (WIQL's escape).
+    return (
+        "SELECT [System.Id] FROM WorkItems WHERE "  # noqa: S608
+        + " AND ".join(clauses)
+        + " ORDER BY [System.ChangedDate] DESC, [System.Id] DESC"
+    )
+
+
+def _read(*, user: AbstractBaseUser, connection: AlmConnection, call):
+    """Run a read with the user's token; if Azure DevOps rejects it, mark it and read as the service account."""
+    actor = actor_for(user=user, connection=connection, for_change=False)
+    try:
+        with client_for_actor(actor) as client:
+            return actor, call(client), ""
+    except TOKEN_FAILURES as error:
+        if not actor.is_user:
+            raise
+        _reject(actor, error)
+        fallback = actor_for(user=user, connection=connection, for_change=False)
+        with client_for_actor(fallback) as client:
+            notice = f"Your personal token was refused ({error.message}) This page was read as {fallback.display_name}."
+            return fallback, call(client), notice
+
+
+def list_work_items(
+    *,
+    user: AbstractBaseUser,
+    connection: AlmConnection,
+    type_: str | None = None,
+    state: str | None = None,
+    page: int = 1,
+    per_page: int = 100,
+) -> WorkItemPage:
+    """One WIQL query for the ids, then batch reads of one page (200 ids per request)."""
+    per_page = max(1, min(per_page, MAX_PAGE_SIZE))
+    project = connection.default_project
+
+    def call(client: AdoClient) -> tuple[list[WorkItem], int]:
+        ids = client.query_work_item_ids(project=project, wiql=_wiql(project=project, type_=type_, state=state))
+        start = (max(page, 1) - 1) * per_page
+        chosen = ids[start : start + per_page]
+        return client.get_work_items(chosen, project=project, fields=LIST_FIELDS), len(ids)
+
+    actor, (items, total), notice = _read(user=user, connection=connection, call=call)
+    return WorkItemPage(tuple(items), total, max(page, 1), per_page, actor, notice)
+
+
+def get_work_item(*, user: AbstractBaseUser, connection: AlmConnection, work_item_id: int) -> tuple[WorkItem, str]:
+    _actor, item, notice = _read(
+        user=user,
+        connection=connection,
+        call=lambda client: client.get_work_item(work_item_id, project=connection.default_project),
+    )
+    return item, notice
+
+
+def _reject(actor: Actor, error: ado.AdoError) -> None:
+    if actor.credential is not None:
+        mark_rejected(credential=actor.credential, error=error)
+
+
+def _audit(
+    *,
+    user,
+    actor: Actor | None,
+    connection,
+    work_item_id: int,
+    action: str,
+    outcome: str,
+    detail: str = "",
+    activity_id: str | None = None,
+) -> None:
+    AuditRecord.objects.create(
+        user=user,
+        connection=connection,
+        work_item_id=work_item_id,
+        action=action,
+        outcome=outcome,
+        actor_kind=actor.kind if actor else "",
+        ado_identity=actor.display_name if actor else "",
+        ado_identity_id=(actor.credential.ado_id if actor and actor.credential else "") or "",
+        detail=detail[:500],
+        activity_id=activity_id or "",
+    )
+
+
+def _change(*, user, connection, work_item_id: int, action: str, do, expected_actor: str | None = None):
+    """Run one change with the chosen actor; audit every outcome; never retry as someone else."""
+    try:
+        actor = actor_for(user=user, connection=connection, for_change=True)
+        if expected_actor and actor.kind != expected_actor:
+            raise ActingRefused(
+                "Nothing was changed: your personal token was refused by Azure DevOps since this page was "
+                "loaded, and the change would otherwise be recorded under another name. Replace your token "
+                "under Profile → ALM Credentials, then try again.",
+                code="actor_changed",
+            )
+    except ActingRefused as refused:
+        _audit(
+            user=user,
+            actor=None,
+            connection=connection,
+            work_item_id=work_item_id,
+            action=action,
+            outcome="refused",
+            detail=refused.message,
+        )
+        raise
+
+    def record(outcome: str, *, detail: str = "", activity_id: str | None = None) -> None:
+        _audit(
+            user=user,
+            actor=actor,
+            connection=connection,
+            work_item_id=work_item_id,
+            action=action,
+            outcome=outcome,
+            detail=detail,
+            activity_id=activity_id or client.last_activity_id,
+        )
+
+    client = client_for_actor(actor)
+    try:
+        result = do(client)
+    except ado.AdoError as error:
+        if actor.is_user and isinstance(error, TOKEN_FAILURES):
+            _reject(actor, error)
+        if isinstance(error, ado.Conflict):
+            record("conflict", detail=error.message, activity_id=error.activity_id)
+        elif isinstance(error, TOKEN_FAILURES):
+            record("rejected", detail=error.message, activity_id=error.activity_id)
+        else:
+            record("failed", detail=error.message, activity_id=error.activity_id)
+        raise
+    finally:
+        client.close()
+    record("success")
+    return actor, result
+
+
+def update_work_item(
+    *,
+    user: AbstractBaseUser,
+    connection: AlmConnection,
+    work_item_id: int,
+    rev: int,
+    title: str,
+    state: str,
+    expected_actor: str | None = None,
+) -> tuple[Actor, WorkItem]:
+    """Change title and state, only if the item is still at `rev`."""
+    fields = {"System.Title": title, "System.State": state}
+    return _change(
+        user=user,
+        connection=connection,
+        work_item_id=work_item_id,
+        action="update",
+        expected_actor=expected_actor,
+        do=lambda client: client.update_work_item(
+            work_item_id, rev=rev, fields=fields, project=connection.default_project
+        ),
+    )
+
+
+def delete_work_item(
+    *, user: AbstractBaseUser, connection: AlmConnection, work_item_id: int, expected_actor: str | None = None
+) -> Actor:
+    """Move the item to the Azure DevOps recycle bin."""
+    actor, _ = _change(
+        user=user,
+        connection=connection,
+        work_item_id=work_item_id,
+        action="delete",
+        expected_actor=expected_actor,
+        do=lambda client: client.delete_work_item(work_item_id, project=connection.default_project),
+    )
+    return actor
