@@ -16,6 +16,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -82,7 +83,10 @@ class NoProject(Exception):
 
 _areas_lock = threading.Lock()
 _areas: dict[str, tuple[float, dict[str, str]]] = {}
-_area_fetch_locks: dict[str, threading.Lock] = {}
+# One lock per connection URL so that simultaneous checks fetch ResourceAreas once; bounded, because
+# URLs typed into the admin (or tried by tests) would otherwise accumulate for the life of the process.
+_area_fetch_locks: OrderedDict[str, threading.Lock] = OrderedDict()
+MAX_AREA_LOCKS = 256
 
 
 def forget_resource_areas() -> None:
@@ -347,6 +351,9 @@ class AdoClient:
             if cached and cached[0] > self._clock():
                 return cached[1]
             fetch_lock = _area_fetch_locks.setdefault(self.url, threading.Lock())
+            _area_fetch_locks.move_to_end(self.url)
+            while len(_area_fetch_locks) > MAX_AREA_LOCKS:
+                _area_fetch_locks.popitem(last=False)
         with fetch_lock:
             with _areas_lock:
                 cached = _areas.get(self.url)
