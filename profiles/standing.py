@@ -14,6 +14,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections
+from django.db.models import Model
 
 from profiles.models import AlmCredential
 
@@ -33,7 +34,16 @@ CONNECTION_FIELDS = (
     "allow_service_account_fallback",
     "last_test_identity_name",
 )
-CREDENTIAL_FIELDS = ("id", "user_id", "connection_id", "token", *AlmCredential.LEARNED_FIELDS, "saved_at")
+
+
+def _in_model_order(model: type[Model], names: tuple[str, ...]) -> tuple[str, ...]:
+    """`names` in the order of the model's fields: `Model.from_db` maps a partial row by that order."""
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
+
+
+CREDENTIAL_FIELDS = _in_model_order(
+    AlmCredential, ("id", "user_id", "connection_id", "token", *AlmCredential.LEARNED_FIELDS, "saved_at")
+)
 REQUEST_ATTRIBUTE = "_alm_standings"
 
 
