@@ -38,9 +38,8 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
 /usr/bin/chromium:
 	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
+# run_dev.sh migrates, seeds the demo connection at http://127.0.0.1:$(EMULATOR_PORT)/fabrikam and starts both.
 run: $(VENV)/.run-deps .env
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
 	@PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) PY=$(PY) scripts/run_dev.sh
 
 emulator: $(VENV)/.run-deps .env
