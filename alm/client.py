@@ -33,6 +33,7 @@ from alm.exceptions import (
     AdoError,
     Conflict,
     NotFound,
+    OrganizationNotFound,
     PermissionMissing,
     RequestRejected,
     RequestTimedOut,
@@ -254,7 +255,13 @@ class AdoClient:
 
     def connection_data(self) -> Identity:
         """The token's user (connectionData works with any scope, facts 2.1); refuses the anonymous user."""
-        response = self._request("GET", f"{self.url}/_apis/connectionData", api_version=self._preview())
+        try:
+            response = self._request("GET", f"{self.url}/_apis/connectionData", api_version=self._preview())
+        except NotFound as error:
+            # Every organization and collection answers connectionData, so a 404 here means none lives at
+            # this URL. What Azure DevOps sends for an unknown organization is not in the facts (the emulator
+            # answers a text/plain "controller for path" 404); the status alone decides.
+            raise OrganizationNotFound(self.url, kind=self.kind, activity_id=error.activity_id) from error
         user = response.data.get("authenticatedUser") if isinstance(response.data, dict) else None
         if not isinstance(user, dict) or not isinstance(user.get("id"), str):
             raise UnexpectedAnswer("connectionData has no authenticated user")
@@ -764,7 +771,7 @@ def _pick_token(
 ) -> tuple[_SessionToken | None, str]:
     """The token in use among the user's tokens: named "almlink", else the only one whose scopes fit the probes."""
     if tokens is None:
-        return None, "Unknown: the Tokens permission is needed to read the token's expiry."
+        return None, "The Tokens permission is needed to read the token's expiry."
     now = datetime.now(tz=UTC)
     valid = [token for token in tokens if token.valid_to is None or token.valid_to > now]
     named = [token for token in valid if token.display_name.casefold() == PAT_NAME]
@@ -775,14 +782,14 @@ def _pick_token(
     if len(fitting) == 1:
         return fitting[0], ""
     if not pool:
-        return None, "Unknown: Azure DevOps lists no valid token for this user."
+        return None, "Azure DevOps lists no valid token for this user."
     if named:
         return None, (
-            f"Unknown: {len(named)} valid tokens are named “{PAT_NAME}” and their permissions "
+            f"{len(named)} valid tokens are named “{PAT_NAME}” and their permissions "
             "do not tell which one is in use; revoke the old ones."
         )
     return None, (
-        f"Unknown: none of the user's {len(valid)} valid tokens is named “{PAT_NAME}”; "
+        f"None of the user's {len(valid)} valid tokens is named “{PAT_NAME}”; "
         "name the token so to see its expiry here."
     )
 

@@ -18,7 +18,7 @@ def _connection() -> AlmConnection | None:
 
 
 def _problem(request: HttpRequest, message: str, *, status: int = 200) -> HttpResponse:
-    return render(request, "alm/work_item_problem.html", {"message": message}, status=status)
+    return render(request, "alm/work_item_problem.html", {"message": message, "status": status}, status=status)
 
 
 def work_item_list(request: HttpRequest) -> HttpResponse:
@@ -117,11 +117,17 @@ def work_item_delete(request: HttpRequest, work_item_id: int) -> HttpResponse:
             return redirect("work_item_edit", work_item_id=work_item_id)
         messages.success(request, f"Work item {work_item_id} moved to the Azure DevOps recycle bin {actor.describe()}.")
         return redirect(reverse("work_items"))
+    try:  # the confirmation names the item: its type and title
+        item, _notice = work.get_work_item(user=request.user, connection=connection, work_item_id=work_item_id)
+    except (ado.AdoError, work.ActingRefused) as error:
+        status = 404 if isinstance(error, ado.NotFound) else 502 if isinstance(error, ado.AdoError) else 200
+        return _problem(request, error.message, status=status)
     return render(
         request,
         "alm/work_item_delete.html",
         {
             "work_item_id": work_item_id,
+            "item": item,
             "actor": work.preview_actor(user=request.user, connection=connection),
         },
     )

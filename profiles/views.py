@@ -22,7 +22,9 @@ ACTIONS = ("test", "save", "save_unverified")
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "profiles/home.html")
+    # The banner already ran this request's standing query: reading it again costs nothing.
+    default = next((s for s in standings(request) if s.connection.is_default), None)
+    return render(request, "profiles/home.html", {"default": default})
 
 
 def _blocks(request: HttpRequest, *, form: TokenForm | None = None, outcome=None) -> list[dict[str, object]]:
@@ -65,7 +67,7 @@ def alm_credentials(request: HttpRequest) -> HttpResponse:
             outcome = _act(request, connection=connection, action=action, token=form.cleaned_data["token"])
             forget(request)  # the credential may have changed
         except services.CredentialError as error:
-            form.add_error("token", error.message)
+            form.add_error("token", error.message if action == "test" else f"Not saved. {error.message}")
         else:
             if outcome is None:
                 return redirect(f"{reverse('alm_credentials')}#connection-{connection.pk}")

@@ -63,7 +63,8 @@ def test_token_missing_one_permission_names_it(page, live_server, sign_in, alice
     page.goto(f"{live_server.url}/profile/alm-credentials/")
     _paste_and_test(page, token)
     result = page.locator(".result-region")
-    expect(result).to_contain_text("Missing permission: Member Entitlement Management (Read)")
+    expect(result).to_contain_text("Member Entitlement Management (Read) Missing: add Member Entitlement Management")
+    assert result.inner_text().count("Member Entitlement Management") == 2  # its row: the name, what to tick
     expect(result.locator('[aria-label="missing"]')).to_have_count(1)
 
 
