@@ -13,6 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:
 	@echo "make run          the app on SQLite with the demo Azure DevOps emulator (http://127.0.0.1:$(PORT))"
+	@echo "                  other ports: make run PORT=8001 EMULATOR_PORT=8102"
 	@echo "make test         install test requirements and Chromium, run the whole suite"
 	@echo "make lint         ruff"
 	@echo "make bench        the benchmark (prints a table, writes bench/results.json)"

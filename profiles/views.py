@@ -67,7 +67,7 @@ def alm_credentials(request: HttpRequest) -> HttpResponse:
             outcome = _act(request, connection=connection, action=action, token=form.cleaned_data["token"])
             forget(request)  # the credential may have changed
         except services.CredentialError as error:
-            form.add_error("token", error.message if action == "test" else f"Not saved. {error.message}")
+            form.add_error("token", error.message)
         else:
             if outcome is None:
                 return redirect(f"{reverse('alm_credentials')}#connection-{connection.pk}")

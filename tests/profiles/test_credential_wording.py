@@ -34,6 +34,12 @@ def test_failed_save_says_not_saved(alice_client, alice, connection):
     assert not AlmCredential.objects.filter(user=alice).exists()
 
 
+def test_save_of_a_malformed_token_says_not_saved(alice_client, alice, connection):
+    html = _post(alice_client, connection, "has spaces in it", "save").content.decode()
+    assert "Not saved. A personal access token has no spaces or line breaks." in html
+    assert not AlmCredential.objects.filter(user=alice).exists()
+
+
 def test_failed_test_does_not_speak_of_saving(alice_client, connection):
     html = _post(alice_client, connection, "not-a-real-token-at-all", "test").content.decode()
     assert "The token did not work" in html
