@@ -17,8 +17,11 @@ def _connection() -> AlmConnection | None:
     return AlmConnection.objects.default()
 
 
-def _problem(request: HttpRequest, message: str, *, status: int = 200) -> HttpResponse:
-    return render(request, "alm/work_item_problem.html", {"message": message, "status": status}, status=status)
+def _problem(request: HttpRequest, message: str, *, status: int = 200, error: Exception | None = None) -> HttpResponse:
+    # An outage (transient) is worded for the person reading it; the detail is kept for their administrator.
+    transient = isinstance(error, ado.TRANSIENT_ERRORS)
+    context = {"message": message, "status": status, "transient": transient}
+    return render(request, "alm/work_item_problem.html", context, status=status)
 
 
 def work_item_list(request: HttpRequest) -> HttpResponse:
@@ -37,7 +40,7 @@ def work_item_list(request: HttpRequest) -> HttpResponse:
             per_page=values.get("per_page") or 100,
         )
     except (ado.AdoError, work.ActingRefused) as error:
-        return _problem(request, error.message, status=502 if isinstance(error, ado.AdoError) else 200)
+        return _problem(request, error.message, status=502 if isinstance(error, ado.AdoError) else 200, error=error)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -61,7 +64,7 @@ def work_item_edit(request: HttpRequest, work_item_id: int) -> HttpResponse:
         item, notice = work.get_work_item(user=request.user, connection=connection, work_item_id=work_item_id)
     except (ado.AdoError, work.ActingRefused) as error:
         status = 404 if isinstance(error, ado.NotFound) else 502 if isinstance(error, ado.AdoError) else 200
-        return _problem(request, error.message, status=status)
+        return _problem(request, error.message, status=status, error=error)
     states = work.STATES_BY_TYPE.get(item.type, work.ALL_STATES)
     actor = work.preview_actor(user=request.user, connection=connection)
     initial = {"title": item.title, "state": item.state, "rev": item.rev, "actor": getattr(actor, "kind", "")}
@@ -121,7 +124,7 @@ def work_item_delete(request: HttpRequest, work_item_id: int) -> HttpResponse:
         item, _notice = work.get_work_item(user=request.user, connection=connection, work_item_id=work_item_id)
     except (ado.AdoError, work.ActingRefused) as error:
         status = 404 if isinstance(error, ado.NotFound) else 502 if isinstance(error, ado.AdoError) else 200
-        return _problem(request, error.message, status=status)
+        return _problem(request, error.message, status=status, error=error)
     return render(
         request,
         "alm/work_item_delete.html",

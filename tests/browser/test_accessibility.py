@@ -92,6 +92,10 @@ def test_work_item_pages_pass_axe(page, live_server, sign_in, alice, alice_crede
     found["work item edit"] = axe()
     page.goto(f"{live_server.url}/work-items/{item_id}/delete/")
     found["work item delete"] = axe()
+    ado.set_fault("status", status=503)
+    page.goto(f"{live_server.url}/work-items/")
+    expect(page.get_by_role("heading", name="Azure DevOps is not answering right now")).to_be_visible()
+    found["work items, Azure DevOps down"] = axe()
 
     assert _faults(found) == ""
 

@@ -24,9 +24,10 @@ def test_azure_devops_down_on_the_list_offers_a_retry_not_the_same_list(alice_cl
     response = alice_client.get(reverse("work_items"), {"type": "Bug"})
     html = response.content.decode()
     assert response.status_code == HTTPStatus.BAD_GATEWAY
-    assert "The work items could not be loaded from Azure DevOps" in html
-    assert "What you can do" in html
-    assert "Nothing was changed in Azure DevOps" in html
+    assert "Azure DevOps is not answering right now" in html
+    assert "The work items could not be loaded. Nothing was changed in Azure DevOps" in html
+    assert "your token is not the problem" in html
+    assert "tell your almlink administrator and quote this detail" in html
     assert 'href="/work-items/?type=Bug">try again</a>' in html
     assert "Back to the list" not in html
     assert "← Work items" not in html  # that is this very page
@@ -36,6 +37,15 @@ def test_azure_devops_down_on_an_item_offers_a_retry_and_the_list(alice_client, 
     item_id = demo_item_ids(ado)[0]
     ado.set_fault("status", status=503)
     html = alice_client.get(reverse("work_item_edit", args=[item_id])).content.decode()
-    assert "This work item could not be loaded from Azure DevOps" in html
+    assert "This work item could not be loaded. Nothing was changed in Azure DevOps" in html
     assert f'href="/work-items/{item_id}/">try again</a>' in html
     assert "← Work items" in html
+
+
+def test_missing_item_says_not_found_and_leads_back_to_the_list(alice_client, alice_credential, ado):
+    response = alice_client.get(reverse("work_item_delete", args=[99999]))
+    html = response.content.decode()
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert "Not found in Azure DevOps" in html
+    assert "not answering" not in html
+    assert '<a href="/work-items/">← Work items</a>' in html
