@@ -34,6 +34,7 @@ from alm.exceptions import (
     AdoError,
     Conflict,
     NotFound,
+    OrganizationNotFound,
     PermissionMissing,
     RequestRejected,
     RequestTimedOut,
@@ -177,7 +178,13 @@ class AdoClient:
 
     def connection_data(self) -> Identity:
         """The token's user (connectionData works with any scope, facts 2.1); refuses the anonymous user."""
-        response = self._request("GET", f"{self.url}/_apis/connectionData", api_version=self._preview())
+        try:
+            response = self._request("GET", f"{self.url}/_apis/connectionData", api_version=self._preview())
+        except NotFound as error:
+            # Every organization and collection answers connectionData, so a 404 here means none lives at
+            # this URL. What Azure DevOps sends for an unknown organization is not in the facts (the emulator
+            # answers a text/plain "controller for path" 404); the status alone decides.
+            raise OrganizationNotFound(self.url, kind=self.kind, activity_id=error.activity_id) from error
         user = response.data.get("authenticatedUser") if isinstance(response.data, dict) else None
         if not isinstance(user, dict) or not isinstance(user.get("id"), str):
             raise UnexpectedAnswer("connectionData has no authenticated user")

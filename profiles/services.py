@@ -39,7 +39,7 @@ class CredentialError(Exception):
 
 class RateLimited(CredentialError):
     def __init__(self, retry_in: int) -> None:
-        super().__init__(f"Too many tests in a short time. Try again in {retry_in} seconds.", code="rate_limited")
+        super().__init__(f"Too many attempts in a short time. Try again in {retry_in} seconds.", code="rate_limited")
         self.retry_in = retry_in
 
 
