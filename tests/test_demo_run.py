@@ -112,6 +112,17 @@ def _test_connection_as_alice(app: str, emulator_port: int) -> str:
         return result.text
 
 
+def _work_items_as(app: str, username: str) -> requests.Response:
+    with requests.Session() as browser:
+        login = browser.get(f"{app}/accounts/login/", timeout=10)
+        browser.post(
+            f"{app}/accounts/login/",
+            data={"username": username, "password": DEMO_PASSWORD, "csrfmiddlewaretoken": _csrf(login.text)},
+            timeout=10,
+        )
+        return browser.get(f"{app}/work-items/", timeout=30)
+
+
 def test_demo_on_other_ports_passes_test_connection_and_follows_a_new_port(tmp_path):
     database = tmp_path / "demo.sqlite3"
     first_emulator, second_emulator = _free_port(), _free_port()
@@ -122,3 +133,10 @@ def test_demo_on_other_ports_passes_test_connection_and_follows_a_new_port(tmp_p
         html = _test_connection_as_alice(app, second_emulator)
         assert "Connection works" in html
         assert f"127.0.0.1:{first_emulator}" not in html
+        # The demo's own tokens moved with it: Bob reads with his, Alice (none saved) as the service account.
+        bob = _work_items_as(app, "bob")
+        assert bob.status_code == 200
+        assert "with your token" in bob.text
+        alice = _work_items_as(app, "alice")
+        assert alice.status_code == 200
+        assert "because you have no working personal token" in alice.text
