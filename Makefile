@@ -14,7 +14,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 help:
 	@echo "make run          the app on SQLite with the demo Azure DevOps emulator (http://127.0.0.1:$(PORT))"
 	@echo "make test         install test requirements and Chromium, run the whole suite"
-	@echo "make lint         ruff"
+	@echo "make lint         ruff and mypy"
 	@echo "make bench        the benchmark (prints a table, writes bench/results.json)"
 	@echo "make screenshots  README screenshots from the browser tests"
 	@echo "make emulator     the Azure DevOps emulator alone on port $(EMULATOR_PORT)"
@@ -53,6 +53,7 @@ test-only:
 
 lint: $(VENV)/.dev-deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: $(VENV)/.dev-deps
 	$(PY) -m bench
