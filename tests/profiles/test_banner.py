@@ -35,6 +35,7 @@ def _text(client, url=None) -> str:
 # --- Each state, without a page ---------------------------------------------------------------------------
 
 EXPIRY = datetime(2026, 6, 10, 9, 30, tzinfo=UTC)
+DAY = "10 Jun 2026"  # EXPIRY as the banner words it
 
 
 def _standing(state: TokenState, *, fallback: bool = True, default: bool = True, owner: str = "") -> Standing:
@@ -49,125 +50,46 @@ def _standing(state: TokenState, *, fallback: bool = True, default: bool = True,
     return Standing(connection, credential, state)
 
 
-# The state, the standing's options, then the banner's state key, severity, role and title.
+def case(state: TokenState, key: str, severity: str, role: str, title: str, *, id: str = "", **options: object):
+    """A state, the standing's options, and the banner expected: its state key, severity, role and title."""
+    return pytest.param(state, options, key, severity, role, title, id=id or key)
+
+
+YOURS = "Your personal ALM token"
 CASES = [
-    pytest.param(
-        TokenState(State.MISSING),
-        {},
-        "missing",
-        "warn",
-        "alert",
-        "Your personal profile ALM token is not present.",
-        id="missing",
-    ),
-    pytest.param(
-        TokenState(State.UNREADABLE),
-        {},
-        "unreadable",
-        "bad",
-        "alert",
-        "Your saved ALM token can no longer be read.",
-        id="unreadable",
-    ),
-    pytest.param(
+    case(TokenState(State.MISSING), "missing", "warn", "alert", "Your personal profile ALM token is not present."),
+    case(TokenState(State.UNREADABLE), "unreadable", "bad", "alert", "Your saved ALM token can no longer be read."),
+    case(
         TokenState(State.FOREIGN),
-        {"owner": "Bob Example"},
         "foreign",
         "bad",
         "alert",
         "Your saved ALM token belongs to Bob Example, not to you.",
-        id="foreign",
+        owner="Bob Example",
     ),
-    pytest.param(
+    case(
         TokenState(State.FOREIGN),
-        {},
         "foreign",
         "bad",
         "alert",
         "Your saved ALM token belongs to another person, not to you.",
         id="foreign-nameless",
     ),
-    pytest.param(
-        TokenState(State.EXPIRED, EXPIRY, 0, "expired"),
-        {},
-        "expired",
-        "bad",
-        "alert",
-        "Your personal ALM token expired on 10 Jun 2026.",
-        id="expired",
-    ),
-    pytest.param(
-        TokenState(State.EXPIRED, None, 0, "expired"),
-        {},
-        "expired",
-        "bad",
-        "alert",
-        "Your personal ALM token expired.",
-        id="expired-dateless",
-    ),
-    pytest.param(
-        TokenState(State.REJECTED, reason="revoked"),
-        {},
-        "revoked",
-        "bad",
-        "alert",
-        "Your personal ALM token was revoked.",
-        id="revoked",
-    ),
-    pytest.param(
+    case(TokenState(State.EXPIRED, EXPIRY, 0, "expired"), "expired", "bad", "alert", f"{YOURS} expired on {DAY}."),
+    case(TokenState(State.EXPIRED, None, 0, "expired"), "expired", "bad", "alert", f"{YOURS} expired.", id="dateless"),
+    case(TokenState(State.REJECTED, reason="revoked"), "revoked", "bad", "alert", f"{YOURS} was revoked."),
+    case(
         TokenState(State.REJECTED, reason="permissions"),
-        {},
         "permissions",
         "bad",
         "alert",
-        "Your personal ALM token is missing permissions.",
-        id="permissions",
+        f"{YOURS} is missing permissions.",
     ),
-    pytest.param(
-        TokenState(State.REJECTED, reason="invalid"),
-        {},
-        "invalid",
-        "bad",
-        "alert",
-        "Your personal ALM token is no longer valid.",
-        id="invalid",
-    ),
-    pytest.param(
-        TokenState(State.REJECTED, reason=""),
-        {},
-        "invalid",
-        "bad",
-        "alert",
-        "Your personal ALM token is no longer valid.",
-        id="rejected-without-reason",
-    ),
-    pytest.param(
-        TokenState(State.RETEST),
-        {},
-        "retest",
-        "warn",
-        "status",
-        "The ALM connection moved to a new address.",
-        id="retest",
-    ),
-    pytest.param(
-        TokenState(State.UNVERIFIED),
-        {},
-        "unverified",
-        "warn",
-        "status",
-        "Your personal ALM token has not been verified yet.",
-        id="unverified",
-    ),
-    pytest.param(
-        TokenState(State.EXPIRING, EXPIRY, 9),
-        {},
-        "expiring",
-        "warn",
-        "status",
-        "Your personal ALM token expires in 9 days (10 Jun 2026).",
-        id="expiring",
-    ),
+    case(TokenState(State.REJECTED, reason="invalid"), "invalid", "bad", "alert", f"{YOURS} is no longer valid."),
+    case(TokenState(State.REJECTED), "invalid", "bad", "alert", f"{YOURS} is no longer valid.", id="reasonless"),
+    case(TokenState(State.RETEST), "retest", "warn", "status", "The ALM connection moved to a new address."),
+    case(TokenState(State.UNVERIFIED), "unverified", "warn", "status", f"{YOURS} has not been verified yet."),
+    case(TokenState(State.EXPIRING, EXPIRY, 9), "expiring", "warn", "status", f"{YOURS} expires in 9 days ({DAY})."),
 ]
 
 
