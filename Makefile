@@ -62,4 +62,4 @@ screenshots: $(VENV)/.dev-deps /usr/bin/chromium
 	SCREENSHOTS_DIR=docs/screenshots $(VENV)/bin/pytest tests/browser -q
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache
