@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from alm.exceptions import AlmlinkError, Conflict, http_status
 from alm.models import AlmConnection
+from profiles.auth import SignedInRequest
 from workitems import services as work
 from workitems.forms import WorkItemEditForm, WorkItemFilterForm
 
@@ -43,7 +44,7 @@ def with_connection(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 @require_http_methods(["GET"])
 @with_connection
-def work_item_list(request: HttpRequest, connection: AlmConnection) -> HttpResponse:
+def work_item_list(request: SignedInRequest, connection: AlmConnection) -> HttpResponse:
     filters = WorkItemFilterForm(request.GET or None)
     values = filters.cleaned_data if filters.is_valid() else {}
     try:
@@ -66,7 +67,7 @@ def work_item_list(request: HttpRequest, connection: AlmConnection) -> HttpRespo
 
 @require_http_methods(["GET", "POST"])
 @with_connection
-def work_item_edit(request: HttpRequest, connection: AlmConnection, work_item_id: int) -> HttpResponse:
+def work_item_edit(request: SignedInRequest, connection: AlmConnection, work_item_id: int) -> HttpResponse:
     try:
         item, notice = work.get_work_item(user=request.user, connection=connection, work_item_id=work_item_id)
     except AlmlinkError as error:
@@ -94,7 +95,7 @@ def work_item_edit(request: HttpRequest, connection: AlmConnection, work_item_id
 
 @require_http_methods(["GET", "POST"])
 @with_connection
-def work_item_delete(request: HttpRequest, connection: AlmConnection, work_item_id: int) -> HttpResponse:
+def work_item_delete(request: SignedInRequest, connection: AlmConnection, work_item_id: int) -> HttpResponse:
     if request.method == "GET":
         try:  # the confirmation names the item: its type and title
             item, _notice = work.get_work_item(user=request.user, connection=connection, work_item_id=work_item_id)
