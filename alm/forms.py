@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -15,8 +17,113 @@ from alm.exceptions import AdoError
 from alm.models import AlmConnection
 from alm.services import report_details
 
+# --- Sign in with Microsoft (Entra ID) --------------------------------------------------------------------
+# A tenant is named by its GUID or one of its domains (contoso.onmicrosoft.com).
+_TENANT_DOMAIN = re.compile(r"^(?=.{3,253}$)([a-z0-9](-*[a-z0-9])*\.)+[a-z]{2,63}$", re.IGNORECASE)
 
-class AlmConnectionForm(forms.ModelForm):
+
+class EntraSettingsMixin(forms.Form):
+    """The Entra ID part of the connection form: which credentials users may use, the app registration, and
+    whether the connection acts as the app's service principal. The client secret is write-only like the token.
+    """
+
+    credential_types = forms.ChoiceField(
+        label="Users may connect with",
+        choices=AlmConnection.CredentialTypes.choices,
+        required=False,
+        initial=AlmConnection.CredentialTypes.PAT,
+        help_text="Sign in with Microsoft needs Azure DevOps Services; Azure DevOps Server offers tokens only.",
+    )
+    service_identity = forms.ChoiceField(
+        label="The ALM connection acts as",
+        choices=AlmConnection.ServiceIdentity.choices,
+        required=False,
+        initial=AlmConnection.ServiceIdentity.TOKEN,
+        help_text="The service principal needs no person's account: add the app to the organization in Azure "
+        "DevOps (Organization settings → Users) with the access it should have.",
+    )
+    entra_secret = forms.CharField(
+        label="Client secret",
+        required=False,
+        strip=True,
+        max_length=512,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="The secret's Value from Certificates & secrets (not its Secret ID). Leave blank to keep the "
+        "saved one.",
+    )
+
+    # Set by the admin to alm.entra_services.check_entra_configuration; the form never calls the network.
+    entra_checker: ClassVar[Callable[..., None] | None] = None
+
+    def clean_credential_types(self) -> str:
+        return self.cleaned_data.get("credential_types") or AlmConnection.CredentialTypes.PAT
+
+    def clean_service_identity(self) -> str:
+        return self.cleaned_data.get("service_identity") or AlmConnection.ServiceIdentity.TOKEN
+
+    def clean_entra_client_id(self) -> str:
+        value = (self.cleaned_data.get("entra_client_id") or "").strip()
+        if value:
+            try:
+                value = str(uuid.UUID(value))
+            except ValueError:
+                raise ValidationError(
+                    "The application (client) ID is a GUID, as on the app registration's Overview page.",
+                    code="entra_client_id",
+                ) from None
+        return value
+
+    def clean_entra_tenant_id(self) -> str:
+        value = (self.cleaned_data.get("entra_tenant_id") or "").strip()
+        if not value:
+            return value
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            if _TENANT_DOMAIN.match(value):
+                return value.lower()
+        raise ValidationError(
+            "The directory (tenant) ID is a GUID (Overview page) or one of the tenant's domains.",
+            code="entra_tenant_id",
+        )
+
+    def uses_entra(self) -> bool:
+        data = self.cleaned_data
+        return (
+            data.get("credential_types") != AlmConnection.CredentialTypes.PAT
+            or data.get("service_identity") == AlmConnection.ServiceIdentity.ENTRA_APP
+        )
+
+    @sensitive_variables("secret")
+    def clean_entra(self, instance: AlmConnection) -> None:
+        """Require a client secret when Entra ID is used, put a typed one on the instance, and test the
+        configuration through the admin's checker when any of its settings changed."""
+        if not self.uses_entra() or instance.kind != AlmConnection.Kind.SERVICES:
+            return
+        secret = self.cleaned_data.get("entra_secret") or ""
+        if secret:
+            instance.entra_client_secret = secret
+        elif not instance.entra_client_secret:
+            self.add_error("entra_secret", ValidationError("Required for Sign in with Microsoft.", code="required"))
+            return
+        changed = {"entra_tenant_id", "entra_client_id", "entra_secret", "service_identity", "credential_types"}
+        checker = type(self).entra_checker
+        if checker is None or not (changed & set(self.changed_data)):
+            return
+        try:
+            checker(connection=instance, secret=secret or None)
+        except AdoError as error:
+            self.add_error(None, ValidationError("%(problem)s", code="entra_test_failed", params={"problem": error}))
+
+    def _post_clean(self) -> None:
+        # After the model's clean() (kind and settings validated), before the service token test, which
+        # needs the typed secret on the instance when the connection acts as its service principal.
+        super()._post_clean()  # type: ignore[misc]
+        if not self.errors:
+            self.clean_entra(self.instance)  # type: ignore[attr-defined]
+
+
+class AlmConnectionForm(EntraSettingsMixin, forms.ModelForm):
     token = forms.CharField(
         label="Service account token",
         required=False,
@@ -56,7 +163,8 @@ class AlmConnectionForm(forms.ModelForm):
                 "Leave blank to keep the saved token. Type a new one to replace it; it is tested first."
             )
         else:
-            token_field.required = True
+            # A connection acting as its Entra ID service principal needs no service account token.
+            token_field.required = self.data.get("service_identity") != AlmConnection.ServiceIdentity.ENTRA_APP
 
     def clean_is_default(self) -> bool:
         value = bool(self.cleaned_data.get("is_default"))

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from alm import entra_services
 from alm.client import AdoClient, TokenReport
 from alm.exceptions import TRANSIENT_ERRORS, AdoError, TokenExpired, TokenUnreadable
 from alm.fields import is_unreadable
@@ -23,6 +24,8 @@ from alm.models import AlmConnection
 @sensitive_variables("token", "secret")
 def client_for(*, connection: AlmConnection, token: str | None = None) -> AdoClient:
     """A client for the connection acting with `token`, or with the service account's token when None."""
+    if token is None and connection.acts_as_service_principal:
+        return entra_services.service_principal_client(connection=connection)  # Sign in with Microsoft
     secret = connection.service_token if token is None else token
     if is_unreadable(secret) or not isinstance(secret, str):
         raise TokenUnreadable("The saved service account token" if token is None else "The saved token")

@@ -76,6 +76,14 @@ def _banner(connection: AlmConnection, credential: AlmCredential | None) -> Bann
                 cid,
                 "bad",
             )
+        if reason == AlmCredential.RejectedReason.SIGN_IN_ENDED:
+            return Banner(
+                "sign_in_ended",
+                "Your Microsoft sign-in has ended: sign in again.",
+                "Until you sign in with Microsoft again on your profile, you cannot change work items as yourself.",
+                cid,
+                "bad",
+            )
         if reason == AlmCredential.RejectedReason.REVOKED:
             return Banner(
                 "revoked",

@@ -23,6 +23,7 @@ from alm import exceptions as ado
 from alm.fields import is_unreadable
 from alm.models import AlmConnection
 from alm.services import check_connection, check_token
+from profiles import entra
 from profiles.models import AlmCredential, JobLock, TokenNotice
 from profiles.services import CheckOutcome, record_outcome, token_problems
 
@@ -128,8 +129,12 @@ def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]):
     if is_unreadable(credential.token):
         return None
     try:
+        sign_in = entra.acting_sign_in(credential)  # Sign in with Microsoft: tested with its Entra token
         report = _check_with_backoff(
-            lambda: check_token(connection=credential.connection, token=credential.token), sleep=sleep
+            lambda: entra.check_sign_in(sign_in)
+            if sign_in
+            else check_token(connection=credential.connection, token=credential.token),
+            sleep=sleep,
         )
     except ado.AdoError as error:
         return CheckOutcome(connection_id=credential.connection_id, error=error, tested_saved_token=True)

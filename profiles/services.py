@@ -17,6 +17,7 @@ from alm import exceptions as ado
 from alm.models import AlmConnection
 from alm.scopes import REQUIRED_PERMISSIONS
 from alm.services import check_token
+from profiles import entra
 from profiles.models import AlmCredential
 
 if TYPE_CHECKING:
@@ -141,8 +142,10 @@ def check_credential(*, user: AbstractBaseUser, connection: AlmConnection, token
             )
         token = saved.token
     started = time.monotonic()
+    # Sign in with Microsoft: a saved sign-in is tested with its Entra access token.
+    sign_in = entra.acting_sign_in(saved)
     try:
-        report = check_token(connection=connection, token=token)
+        report = entra.check_sign_in(sign_in) if sign_in else check_token(connection=connection, token=token)
     except ado.AdoError as error:
         outcome = CheckOutcome(
             connection_id=connection.pk,
@@ -209,6 +212,8 @@ def mark_rejected(*, credential: AlmCredential, error: ado.AdoError) -> None:
             credential.expires_on = error.expired_on
         elif credential.expires_on is None or credential.expires_on > timezone.now():
             credential.expires_on = timezone.now()
+    elif isinstance(error, ado.SignInEnded):
+        reason = AlmCredential.RejectedReason.SIGN_IN_ENDED
     elif isinstance(error, ado.TokenRejected) and error.reason == "revoked":
         reason = AlmCredential.RejectedReason.REVOKED
     elif isinstance(error, ado.PermissionMissing):

@@ -6,10 +6,13 @@ import html
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 
 from ado_emulator import Emulator
 from alm.entra import EntraConfig
+from alm.entra_services import forget_app_tokens
+from profiles.entra import forget_access_tokens
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
@@ -52,3 +55,28 @@ def walk_sign_in(ado: Emulator, auth_url: str, *, email: str, decision: str = "a
     location = urlsplit(answer.headers["Location"])
     query = {key: values[0] for key, values in parse_qs(location.query).items()}
     return f"{location.scheme}://{location.netloc}{location.path}", query
+
+
+@pytest.fixture
+def entra_settings(settings, ado):
+    """Point the app at the emulator's Entra ID authority and trust its CA (import this fixture to use it)."""
+    settings.ALM_ENTRA_AUTHORITY_HOST = ado.entra.base_url
+    settings.ALM_ENTRA_CA_BUNDLE = ado.entra.ca_bundle
+    forget_app_tokens()
+    forget_access_tokens()
+    yield ado.entra
+    forget_app_tokens()
+    forget_access_tokens()
+
+
+def configure_entra(connection, ado, **changes):
+    """Give a connection the emulator's demo app registration."""
+    values = ado.entra.config()
+    connection.credential_types = changes.pop("credential_types", "both")
+    connection.entra_tenant_id = values["tenant_id"]
+    connection.entra_client_id = values["client_id"]
+    connection.entra_client_secret = values["client_secret"]
+    for name, value in changes.items():
+        setattr(connection, name, value)
+    connection.save()
+    return connection

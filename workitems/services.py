@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
+from alm import entra_services
 from alm import exceptions as ado
 from alm.client import AdoClient, WorkItem
 from alm.fields import is_unreadable
 from alm.models import AlmConnection
+from profiles import entra
 from profiles.models import AlmCredential
 from profiles.services import mark_rejected
 from workitems.models import AuditRecord
@@ -99,7 +101,9 @@ def actor_for(*, user: AbstractBaseUser, connection: AlmConnection, for_change: 
             "Add it under Profile → ALM Credentials.",
             code="no_token",
         )
-    if not connection.service_token or is_unreadable(connection.service_token):
+    if not connection.acts_as_service_principal and (  # Sign in with Microsoft: the app acts, no token
+        not connection.service_token or is_unreadable(connection.service_token)
+    ):
         raise ActingRefused(
             "The ALM connection's service account token is missing or unreadable. Ask an administrator to "
             "replace it in the admin.",
@@ -118,6 +122,17 @@ def preview_actor(*, user: AbstractBaseUser, connection: AlmConnection) -> Actor
 
 @sensitive_variables("actor")
 def client_for_actor(actor: Actor) -> AdoClient:
+    # Sign in with Microsoft: a user's Entra sign-in acts with `Bearer` (an ended one is marked like a rejected
+    # token, never replaced by the service account); the connection may act as its service principal.
+    sign_in = entra.acting_sign_in(actor.credential)
+    if sign_in is not None:
+        try:
+            return entra.bearer_client(sign_in)
+        except ado.SignInEnded as error:
+            _reject(actor, error)
+            raise
+    if not actor.is_user and actor.connection.acts_as_service_principal:
+        return entra_services.service_principal_client(connection=actor.connection)
     return AdoClient(actor.connection.url, actor.token, timeout=settings.ALM_HTTP_TIMEOUT, kind=actor.connection.kind)
 
 
