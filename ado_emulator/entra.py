@@ -16,6 +16,8 @@ Control API (JSON, no authentication), on the same server:
     POST /_emulator/entra/end-sign-in              {email | identity_id, reason: revoked|consent|inactive|mfa}
     POST /_emulator/entra/token-lifetime           {seconds}  lifetime of access tokens issued from now on
     POST /_emulator/entra/restrict-pat-creation    {org, restricted: bool}
+    POST /_emulator/entra/redirect-uris            {uri}  register a non-loopback redirect URI on the demo app
+    POST /_emulator/entra/service-principal        {org?}  add the demo app's service principal to an organization
 
 Error answers use Entra's shape and codes: {"error", "error_description": "AADSTSnnnn: ...", "error_codes": [n],
 "timestamp", "trace_id", "correlation_id", "error_uri"} (the shape every MSAL issue thread quotes; e.g.
@@ -235,6 +237,12 @@ class EntraAuthority:
         with self._lock:
             self.apps[app.client_id] = app
         return app
+
+    def add_redirect_uri(self, uri: str, client_id: str = DEMO_CLIENT_ID) -> AppRegistration:
+        """Register one more redirect URI on the app (loopback http URIs need none)."""
+        with self._lock:
+            app = self.apps[client_id]
+            return self.register_app(replace(app, redirect_uris=(*app.redirect_uris, uri)))
 
     def add_service_principal(self, client_id: str = DEMO_CLIENT_ID, *, org: str = "fabrikam") -> Identity:
         """Make the app's service principal a member of `org` (as an administrator adds it to Azure DevOps)."""
@@ -734,6 +742,9 @@ class EntraAuthority:
                 else:
                     self.pat_creation_restricted.discard(org)
                 return {"restricted": sorted(self.pat_creation_restricted)}
+            case ("POST", "redirect-uris"):
+                app = self.add_redirect_uri(str(body["uri"]), str(body.get("client_id", DEMO_CLIENT_ID)))
+                return {"redirect_uris": list(app.redirect_uris)}
             case ("POST", "service-principal"):
                 identity = self.add_service_principal(
                     str(body.get("client_id", DEMO_CLIENT_ID)), org=str(body.get("org", "fabrikam"))

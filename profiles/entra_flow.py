@@ -129,5 +129,9 @@ def create_my_token(*, user: AbstractBaseUser, connection: AlmConnection) -> Alm
     if saved is None:
         problem = outcome.error.message if outcome.error else "; ".join(outcome.problems)
         raise services.CredentialError(f"The new token was created but failed its test: {problem}", code="failed")
+    if saved.expires_on is None and created.valid_to is not None:
+        # The test may not tell this token from another of the same name; the create answer says its expiry.
+        saved.expires_on = created.valid_to
+        AlmCredential.objects.filter(pk=saved.pk, saved_at=saved.saved_at).update(expires_on=created.valid_to)
     EntraSignIn.objects.filter(pk=sign_in.pk).update(acting=False)
     return saved

@@ -21,7 +21,10 @@ def _back(connection_id: int | None = None) -> HttpResponse:
     return redirect(f"{reverse('alm_credentials')}{anchor}")
 
 
-@require_POST
+# A link, not a form: the page's Content-Security-Policy (form-action 'self') would stop a form whose answer
+# redirects to Microsoft. Starting a sign-in changes nothing but this session's pending flow.
+@never_cache
+@require_GET
 def sign_in(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = get_object_or_404(AlmConnection, pk=connection_id)
     try:

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from django.urls import reverse
 
 from ado_emulator import Emulator
 from alm.entra import EntraConfig
@@ -62,6 +63,8 @@ def entra_settings(settings, ado):
     """Point the app at the emulator's Entra ID authority and trust its CA (import this fixture to use it)."""
     settings.ALM_ENTRA_AUTHORITY_HOST = ado.entra.base_url
     settings.ALM_ENTRA_CA_BUNDLE = ado.entra.ca_bundle
+    # The test client's host: as an administrator registers the app's redirect URI.
+    ado.entra.add_redirect_uri(f"http://testserver{reverse('entra_callback')}")
     forget_app_tokens()
     forget_access_tokens()
     yield ado.entra
