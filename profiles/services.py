@@ -206,6 +206,9 @@ def _apply_report(credential: AlmCredential, report: TokenReport) -> None:
 def mark_rejected(*, credential: AlmCredential, error: ado.AdoError) -> None:
     """Azure DevOps refused the saved token itself: keep it (the user decides), but say so everywhere."""
     reason = AlmCredential.RejectedReason.INVALID
+    if credential.token is None and isinstance(error, ado.TokenRejected) and not isinstance(error, ado.SignInEnded):
+        # A Microsoft sign-in (no token stored) that Azure DevOps refused: the sign-in has ended.
+        error = ado.SignInEnded("refused", activity_id=error.activity_id)
     if isinstance(error, ado.TokenExpired):
         reason = AlmCredential.RejectedReason.EXPIRED
         if error.expired_on:
