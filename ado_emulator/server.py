@@ -169,7 +169,7 @@ class Emulator:
 
     # --- lifecycle -----------------------------------------------------------------------------------------
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> Emulator:
+    def start(self, host: str = "127.0.0.1", port: int = 0, *, entra_port: int = 0) -> Emulator:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
         self._stopping.clear()
@@ -179,7 +179,7 @@ class Emulator:
         self._last_address = server.server_address[:2]
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
-        self.entra.start(host)
+        self.entra.start(host, entra_port)
         return self
 
     def stop(self) -> None:
