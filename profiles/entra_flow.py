@@ -78,28 +78,34 @@ def finish(*, user: AbstractBaseUser, session: SessionBase, response: dict[str, 
         )
     stored = EntraSignIn.objects.select_related("credential__connection").get(credential=credential)
     entra.remember(stored, sign_in.access)
-    outcome = check(user=user, sign_in=stored)
+    outcome = check(sign_in=stored)
     return SignInResult(credential=credential, outcome=outcome)
 
 
-def check(*, user: AbstractBaseUser, sign_in: EntraSignIn) -> services.CheckOutcome:
-    """Test Connection for a Microsoft sign-in; the outcome is recorded on the credential like a token's."""
-    credential = sign_in.credential
+def probe(*, credential: AlmCredential) -> services.CheckOutcome:
+    """Test Connection for the credential's Microsoft sign-in (nothing recorded)."""
+    sign_in = entra.acting_sign_in(credential)
     try:
+        if sign_in is None:
+            raise ado.SignInEnded("missing")
         report = entra.check_sign_in(sign_in)
     except ado.AdoError as error:
-        outcome = services.CheckOutcome(connection_id=credential.connection_id, error=error, tested_saved_token=True)
-    else:
-        problems, foreign = services.token_problems(user=user, report=report)
-        outcome = services.CheckOutcome(
-            connection_id=credential.connection_id,
-            report=report,
-            problems=problems,
-            foreign_owner=foreign,
-            tested_saved_token=True,
-            elapsed_ms=report.elapsed_ms,
-        )
-    services.record_outcome(credential=credential, outcome=outcome)
+        return services.CheckOutcome(connection_id=credential.connection_id, error=error, tested_saved_token=True)
+    problems, foreign = services.token_problems(user=credential.user, report=report)
+    return services.CheckOutcome(
+        connection_id=credential.connection_id,
+        report=report,
+        problems=problems,
+        foreign_owner=foreign,
+        tested_saved_token=True,
+        elapsed_ms=report.elapsed_ms,
+    )
+
+
+def check(*, sign_in: EntraSignIn) -> services.CheckOutcome:
+    """Test Connection for a Microsoft sign-in; the outcome is recorded on the credential like a token's."""
+    outcome = probe(credential=sign_in.credential)
+    services.record_outcome(credential=sign_in.credential, outcome=outcome)
     return outcome
 
 

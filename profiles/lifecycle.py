@@ -23,7 +23,7 @@ from alm import exceptions as ado
 from alm.fields import is_unreadable
 from alm.models import AlmConnection
 from alm.services import check_connection, check_token
-from profiles import entra
+from profiles import entra_flow
 from profiles.models import AlmCredential, JobLock, TokenNotice
 from profiles.services import CheckOutcome, record_outcome, token_problems
 
@@ -123,18 +123,19 @@ def _check_with_backoff(check: Callable[[], object], *, sleep: Callable[[float],
         return check()
 
 
+SIGN_IN_PENDING = object()
+
+
 def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]):
     """Ask Azure DevOps about one user's token. Network only, so it can run in a worker thread."""
 
     if is_unreadable(credential.token):
         return None
+    if credential.token is None:
+        return SIGN_IN_PENDING  # Sign in with Microsoft: checked in the database's thread, see _record_user
     try:
-        sign_in = entra.acting_sign_in(credential)  # Sign in with Microsoft: tested with its Entra token
         report = _check_with_backoff(
-            lambda: entra.check_sign_in(sign_in)
-            if sign_in
-            else check_token(connection=credential.connection, token=credential.token),
-            sleep=sleep,
+            lambda: check_token(connection=credential.connection, token=credential.token), sleep=sleep
         )
     except ado.AdoError as error:
         return CheckOutcome(connection_id=credential.connection_id, error=error, tested_saved_token=True)
@@ -151,6 +152,9 @@ def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]):
 def _record_user(credential: AlmCredential, outcome) -> str:
     """Store what the check learned; returns working | rejected | unreachable | unreadable."""
 
+    if outcome is SIGN_IN_PENDING:
+        # A Microsoft sign-in: its refresh stores the rotated token cache, so it runs here, not in the pool.
+        outcome = entra_flow.probe(credential=credential)
     if outcome is None:
         return "unreadable"
     if outcome.transient:

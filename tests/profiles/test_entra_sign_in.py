@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from http import HTTPStatus
+from io import StringIO
 
 import pytest
+from django.core import mail
+from django.core.management import call_command
 from django.db import connection as db
 from django.urls import reverse
 from django.utils import timezone
@@ -180,4 +183,24 @@ def test_saved_sign_in_tests_with_its_entra_token(alice_client, ado, entra_conne
     forget_access_tokens()
     response = alice_client.post(CREDENTIALS, {"connection": entra_connection.pk, "token": "", "action": "test"})
     assert response.status_code == HTTPStatus.OK
+    assert AlmCredential.objects.get(user=alice).status == AlmCredential.Status.WORKING
+
+
+def test_daily_check_turns_an_ended_sign_in_to_sign_in_again_and_mails_once(alice_client, ado, entra_connection, alice):
+    sign_in_through_pages(alice_client, ado, entra_connection)
+    ado.entra.end_sign_in(ALICE, "consent")
+    forget_access_tokens()
+    out = StringIO()
+    call_command("check_alm_tokens", stdout=out)
+    assert "1 rejected" in out.getvalue()
+    credential = AlmCredential.objects.get(user=alice)
+    assert credential.rejected_reason == AlmCredential.RejectedReason.SIGN_IN_ENDED
+    assert len([m for m in mail.outbox if ALICE in m.to]) == 1
+
+
+def test_daily_check_keeps_a_live_sign_in_working(alice_client, ado, entra_connection, alice):
+    sign_in_through_pages(alice_client, ado, entra_connection)
+    forget_access_tokens()
+    out = StringIO()
+    call_command("check_alm_tokens", stdout=out)
     assert AlmCredential.objects.get(user=alice).status == AlmCredential.Status.WORKING
