@@ -89,3 +89,22 @@ def test_dumpdata_writes_the_secret_and_the_sign_in_as_ciphertext(signed_in):
     dumped = out.getvalue()
     assert '"cache": "' in dumped
     assert leaks(dumped, signed_in["secret"], signed_in["refresh"], signed_in["access"]) == []
+
+
+def test_key_rotation_re_encrypts_the_secret_and_the_sign_in(signed_in, connection, alice, settings, monkeypatch):
+    old_key = settings.ALM_ENCRYPTION_KEY
+    settings.ALM_ENCRYPTION_KEY = new_key()
+    monkeypatch.setenv("ALM_ENCRYPTION_KEY_OLD", old_key)
+    out = io.StringIO()
+    call_command("rotate_encryption_key", stdout=out)
+    assert "0 unreadable" in out.getvalue()
+    connection.refresh_from_db()
+    assert connection.entra_client_secret == DEMO_CLIENT_SECRET
+    cache = json.loads(EntraSignIn.objects.get(credential__user=alice).cache)
+    assert next(iter(cache["RefreshToken"].values()))["secret"] == signed_in["refresh"]
+
+
+def new_key() -> str:
+    out = io.StringIO()
+    call_command("generate_encryption_key", stdout=out)
+    return out.getvalue().strip()
