@@ -46,7 +46,8 @@ def forget_access_tokens() -> None:
 
 def acting_sign_in(credential: AlmCredential | None) -> EntraSignIn | None:
     """The credential's Microsoft sign-in when it is what acts (not a PAT created from it)."""
-    if credential is None or credential.pk is None:
+    # Only a credential without a token can be a Microsoft sign-in: a PAT user costs no query here.
+    if credential is None or credential.pk is None or credential.token is not None:
         return None
     return EntraSignIn.objects.filter(credential=credential, acting=True).first()
 
