@@ -124,6 +124,7 @@ class AdoClient:
         max_retry_wait: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        bearer: bool = False,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -148,7 +149,8 @@ class AdoClient:
         # Every form in which the token could travel; server text is scrubbed of all of them.
         self._secrets = (token, encoded, base64.b64encode(token.encode("ascii")).decode("ascii"))
         self._session = requests.Session()
-        self._session.auth = _PatAuth(f"Basic {encoded}")
+        # An Entra ID access token travels as `Bearer` (entra facts); a PAT as Basic with an empty user name.
+        self._session.auth = _PatAuth(f"Bearer {token}" if bearer else f"Basic {encoded}")
         self._session.headers.update(
             {"Accept": "application/json", "X-TFS-FedAuthRedirect": "Suppress", "User-Agent": "almlink"}
         )

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from alm import check
+from alm import check, entra_services
 from alm.check import TokenReport
 from alm.client import AdoClient
 from alm.exceptions import TRANSIENT_ERRORS, AlmlinkError, TokenExpired, TokenUnreadable
@@ -23,6 +23,8 @@ def client_for(*, connection: AlmConnection, token: str | None = None, bound_to:
     A saved token is only sent to the address it was verified against (`bound_to`; for the service
     token, the URL it was entered with): the client refuses any other with TokenNotBound.
     """
+    if token is None and connection.acts_as_service_principal:
+        return entra_services.service_principal_client(connection=connection)  # Sign in with Microsoft
     secret = connection.service_token if token is None else token
     if token is None:
         bound_to = connection.service_token_origin or connection.url

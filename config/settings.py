@@ -56,6 +56,10 @@ ALM_ALLOW_LOOPBACK_HTTP = env.bool("ALM_ALLOW_LOOPBACK_HTTP", default=DEBUG)
 ALM_ALLOW_FOREIGN_TOKENS = env.bool("ALM_ALLOW_FOREIGN_TOKENS", default=False)
 # The app's public address, for links in e-mails sent outside a request (the daily token check).
 ALM_SITE_URL = env.str("ALM_SITE_URL", default="http://127.0.0.1:8000")
+# Sign in with Microsoft: the Entra ID authority host (another for sovereign clouds or the emulator), and a CA
+# file to trust for it instead of the system's (the emulator's, in development; empty in production).
+ALM_ENTRA_AUTHORITY_HOST = env.str("ALM_ENTRA_AUTHORITY_HOST", default="https://login.microsoftonline.com")
+ALM_ENTRA_CA_BUNDLE = env.str("ALM_ENTRA_CA_BUNDLE", default="")
 # Test Connection / Save attempts per user per minute.
 ALM_CREDENTIAL_RATE_LIMIT = env.int("ALM_CREDENTIAL_RATE_LIMIT", default=10)
 

@@ -25,6 +25,7 @@ from alm.fields import is_unreadable
 from alm.models import AlmConnection
 from alm.services import check_connection, check_token
 from alm.token_state import State, expiry_notice
+from profiles import entra_flow
 from profiles.models import AlmCredential, JobLock, TokenNotice
 from profiles.services import CheckOutcome, record_outcome, token_problems
 from profiles.state import credential_state
@@ -118,7 +119,10 @@ def _check_with_backoff(check: Callable[[], T], *, sleep: Callable[[float], None
         return check()
 
 
-def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]) -> CheckOutcome | None:
+SIGN_IN_PENDING = object()
+
+
+def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]) -> CheckOutcome | object | None:
     """Ask Azure DevOps about one user's token. Network only, so it can run in a worker thread.
 
     A token verified for another address (the connection moved) is not sent anywhere: its owner
@@ -126,6 +130,8 @@ def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]) ->
     """
     if credential_state(credential).state in (State.UNREADABLE, State.RETEST):
         return None
+    if credential.token is None:
+        return SIGN_IN_PENDING  # Sign in with Microsoft: checked in the database's thread, see _record_user
     try:
         report = _check_with_backoff(
             lambda: check_token(connection=credential.connection, token=credential.token, bound_to=credential.origin),
@@ -143,9 +149,12 @@ def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]) ->
     )
 
 
-def _record_user(credential: AlmCredential, outcome: CheckOutcome | None) -> str:
+def _record_user(credential: AlmCredential, outcome: CheckOutcome | object | None) -> str:
     """Store what the check learned; returns working | rejected | unreachable | unreadable."""
-    if outcome is None:
+    if outcome is SIGN_IN_PENDING:
+        # A Microsoft sign-in: its refresh stores the rotated token cache, so it runs here, not in the pool.
+        outcome = entra_flow.probe(credential=credential)
+    if not isinstance(outcome, CheckOutcome):
         return "unreadable"
     if outcome.transient:
         return "unreachable"

@@ -16,6 +16,7 @@ from alm import exceptions as ado
 from alm.models import AlmConnection
 from alm.scopes import REQUIRED_PERMISSIONS, how_to_grant
 from alm.services import check_token
+from profiles import entra
 from profiles.models import AlmCredential
 
 if TYPE_CHECKING:
@@ -138,8 +139,10 @@ def check_credential(*, user: User, connection: AlmConnection, token: str | None
             )
         token = saved.token
     started = time.monotonic()
+    # Sign in with Microsoft: a saved sign-in is tested with its Entra access token.
+    sign_in = entra.acting_sign_in(saved)
     try:
-        report = check_token(connection=connection, token=token)
+        report = entra.check_sign_in(sign_in) if sign_in else check_token(connection=connection, token=token)
     except ado.AlmlinkError as error:
         outcome = CheckOutcome(
             connection_id=connection.pk,
@@ -166,8 +169,14 @@ def check_credential(*, user: User, connection: AlmConnection, token: str | None
 @sensitive_variables("credential")
 def verify_credential(*, credential: AlmCredential) -> None:
     """Ask Azure DevOps whose a saved token is, at the address it was saved for, and store the answer."""
+    sign_in = entra.acting_sign_in(credential)
     try:
-        report = check_token(connection=credential.connection, token=credential.token, bound_to=credential.origin)
+        if sign_in is not None:
+            report = entra.check_sign_in(sign_in)  # Sign in with Microsoft
+        elif credential.token is None:
+            raise ado.SignInEnded("missing")  # never the service account's token in its place
+        else:
+            report = check_token(connection=credential.connection, token=credential.token, bound_to=credential.origin)
     except ado.AlmlinkError as error:
         record_outcome(credential=credential, outcome=CheckOutcome(connection_id=credential.connection_id, error=error))
         return
@@ -228,12 +237,17 @@ def mark_foreign(*, credential: AlmCredential, identity_name: str) -> None:
 def mark_rejected(*, credential: AlmCredential, error: ado.AlmlinkError) -> None:
     """Azure DevOps refused the saved token itself: keep it (the user decides), but say so everywhere."""
     reason = AlmCredential.RejectedReason.INVALID
+    if credential.token is None and isinstance(error, ado.TokenRejected) and not isinstance(error, ado.SignInEnded):
+        # A Microsoft sign-in (no token stored) that Azure DevOps refused: the sign-in has ended.
+        error = ado.SignInEnded("refused", activity_id=error.activity_id)
     if isinstance(error, ado.TokenExpired):
         reason = AlmCredential.RejectedReason.EXPIRED
         if error.expired_on:
             credential.expires_on = error.expired_on
         elif credential.expires_on is None or credential.expires_on > timezone.now():
             credential.expires_on = timezone.now()
+    elif isinstance(error, ado.SignInEnded):
+        reason = AlmCredential.RejectedReason.SIGN_IN_ENDED
     elif isinstance(error, ado.TokenRejected) and error.reason == "revoked":
         reason = AlmCredential.RejectedReason.REVOKED
     elif isinstance(error, ado.PermissionMissing):

@@ -24,6 +24,7 @@ from alm.models import AlmConnection
 from alm.services import client_for
 from alm.token_state import State, TokenState
 from alm.types import IdentityRef, WorkItem
+from profiles import entra
 from profiles.models import AlmCredential
 from profiles.services import mark_foreign, mark_rejected, verify_credential
 from profiles.state import credential_state, is_own_token
@@ -81,7 +82,7 @@ class Actor:
     kind: str  # "user" | "service_account"
     display_name: str
     connection: AlmConnection
-    token: str = field(repr=False)
+    token: str | None = field(repr=False)  # None: a Microsoft sign-in acts (Bearer), or the service principal
     credential: AlmCredential | None = field(default=None, repr=False)
     own: bool = False  # Azure DevOps said the token is the signed-in person's own
     identity_id: str = ""
@@ -106,7 +107,8 @@ class Actor:
             return identity.id.lower() == self.identity_id.lower()
         if self.identity_email and identity.unique_name:
             return identity.unique_name.strip().lower() == self.identity_email.strip().lower()
-        return identity.display_name == self.display_name
+        # Nothing known to compare with (a service account or principal never tested): no proof either way.
+        return True
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,9 @@ def actor_for(*, user: User, connection: AlmConnection, for_change: bool) -> Act
             "Add it under Profile → ALM Credentials.",
             code="no_token",
         )
-    if not connection.service_token or is_unreadable(connection.service_token) or connection.service_token_moved:
+    if not connection.acts_as_service_principal and (  # Sign in with Microsoft: the app acts, no token
+        not connection.service_token or is_unreadable(connection.service_token) or connection.service_token_moved
+    ):
         raise ActingRefused(
             "The ALM connection's service account token is missing, unreadable or was entered for another "
             "address. Ask an administrator to enter it again in the admin.",
@@ -188,6 +192,15 @@ def preview_actor(*, user: User, connection: AlmConnection) -> ActorPreview:
 @sensitive_variables("actor")
 def client_for_actor(actor: Actor) -> AdoClient:
     """A client acting with the actor's token, which the client sends only where it was verified."""
+    # Sign in with Microsoft: a user's Entra sign-in acts with `Bearer` (an ended one is marked like a rejected
+    # token, never replaced by the service account); the connection may act as its service principal.
+    sign_in = entra.acting_sign_in(actor.credential)
+    if sign_in is not None:
+        try:
+            return entra.bearer_client(sign_in)
+        except ado.SignInEnded as error:
+            _reject(actor, error)
+            raise
     if actor.credential is not None:
         return client_for(connection=actor.connection, token=actor.token, bound_to=actor.credential.origin)
     return client_for(connection=actor.connection)
@@ -359,10 +372,11 @@ def _change(
             action=action,
             outcome=outcome,
             detail=detail,
-            activity_id=activity_id or client.last_activity_id,
+            activity_id=activity_id or (client.last_activity_id if client is not None else None),
             recorded_as=recorded_as,
         )
 
+    client: AdoClient | None = None
     try:
         client = client_for_actor(actor)
     except AlmlinkError as error:

@@ -169,7 +169,8 @@ def test_rotation_re_encrypts_every_token_and_reports_counts(connection, saved, 
 
     out, err = rotate()
 
-    assert out.strip() == "3 re-encrypted, 0 already current, 1 unreadable with either key, 0 empty."
+    # "1 empty": the connection's Entra ID client secret, unused here.
+    assert out.strip() == "3 re-encrypted, 0 already current, 1 unreadable with either key, 1 empty."
     assert "left untouched" in err
     now = tokens_now(connection)
     assert {name: now[name] for name in saved} == saved
@@ -188,7 +189,7 @@ def test_rotation_run_twice_reports_everything_current(connection, saved, stray,
 
     out, _err = rotate()
 
-    assert out.strip() == "0 re-encrypted, 3 already current, 1 unreadable with either key, 0 empty."
+    assert out.strip() == "0 re-encrypted, 3 already current, 1 unreadable with either key, 1 empty."
     assert raw_tokens() == once
     now = tokens_now(connection)
     assert {name: now[name] for name in saved} == saved
@@ -201,7 +202,7 @@ def test_rotation_dry_run_changes_nothing(connection, saved, settings, monkeypat
 
     out, _err = rotate("--dry-run")
 
-    assert out.strip() == "Dry run: 3 re-encrypted, 0 already current, 0 unreadable with either key, 0 empty."
+    assert out.strip() == "Dry run: 3 re-encrypted, 0 already current, 0 unreadable with either key, 1 empty."
     assert raw_tokens() == before
 
 
