@@ -38,6 +38,9 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
 /usr/bin/chromium:
 	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
+# The app reads .env only when asked to (development); production sets real environment variables.
+run emulator: export DJANGO_READ_DOT_ENV_FILE = true
+
 run: $(VENV)/.run-deps .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo

@@ -16,7 +16,10 @@ import re
 import socket
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+
+from alm.transport import AddressPolicy
 
 SERVICES = "services"
 SERVER = "server"
@@ -44,6 +47,19 @@ def is_loopback(host: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
     return address.is_loopback or address.is_unspecified
+
+
+def address_policy(kind: str) -> AddressPolicy:
+    """Where calls for a connection of this kind may connect (checked on every connection, alm/transport.py).
+
+    Public addresses always; loopback with ALM_ALLOW_LOOPBACK_HTTP (development, the emulator); private
+    ranges for Azure DevOps Server with ALM_ALLOW_PRIVATE_SERVER_ADDRESSES; never link-local, multicast
+    or reserved ones. Azure DevOps Services lives on public addresses only.
+    """
+    return AddressPolicy(
+        allow_loopback=settings.ALM_ALLOW_LOOPBACK_HTTP,
+        allow_private=kind == SERVER and settings.ALM_ALLOW_PRIVATE_SERVER_ADDRESSES,
+    )
 
 
 def normalize_connection_url(

@@ -198,6 +198,11 @@ class Unreachable(AdoError):
         "tls": "the secure (TLS) connection failed (check https vs http and the server's certificate)",
         "connection_lost": "the connection was dropped before an answer arrived (a proxy or the server closed it)",
         "network": "the network connection failed (check proxy and firewall settings)",
+        "address": (
+            "its host name leads to a loopback, private, link-local or reserved address, which almlink does not "
+            "connect to (for an Azure DevOps Server on the internal network an administrator can set "
+            "ALM_ALLOW_PRIVATE_SERVER_ADDRESSES)"
+        ),
     }
 
     def __init__(self, reason: str, *, url: str = "") -> None:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from alm.client import AdoClient, TokenReport
+from alm.connection_urls import address_policy
 from alm.exceptions import TRANSIENT_ERRORS, AdoError, TokenExpired, TokenUnreadable
 from alm.fields import is_unreadable
 from alm.models import AlmConnection
@@ -26,7 +27,13 @@ def client_for(*, connection: AlmConnection, token: str | None = None) -> AdoCli
     secret = connection.service_token if token is None else token
     if is_unreadable(secret) or not isinstance(secret, str):
         raise TokenUnreadable("The saved service account token" if token is None else "The saved token")
-    return AdoClient(connection.url, secret, timeout=settings.ALM_HTTP_TIMEOUT, kind=connection.kind)
+    return AdoClient(
+        connection.url,
+        secret,
+        timeout=settings.ALM_HTTP_TIMEOUT,
+        kind=connection.kind,
+        addresses=address_policy(connection.kind),
+    )
 
 
 @sensitive_variables("token")

@@ -4,6 +4,8 @@ set -euo pipefail
 PY=${PY:-.venv/bin/python}
 PORT=${PORT:-8000}
 EMULATOR_PORT=${EMULATOR_PORT:-8765}
+# Development settings come from the .env that `make run` writes; the app reads it only when told to.
+export DJANGO_READ_DOT_ENV_FILE=${DJANGO_READ_DOT_ENV_FILE:-true}
 
 "$PY" manage.py ado_emulator --port "$EMULATOR_PORT" --quiet &
 emulator_pid=$!

@@ -16,6 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from alm import exceptions as ado
 from alm.client import AdoClient, WorkItem
+from alm.connection_urls import address_policy
 from alm.fields import is_unreadable
 from alm.models import AlmConnection
 from profiles.models import AlmCredential
@@ -118,7 +119,13 @@ def preview_actor(*, user: AbstractBaseUser, connection: AlmConnection) -> Actor
 
 @sensitive_variables("actor")
 def client_for_actor(actor: Actor) -> AdoClient:
-    return AdoClient(actor.connection.url, actor.token, timeout=settings.ALM_HTTP_TIMEOUT, kind=actor.connection.kind)
+    return AdoClient(
+        actor.connection.url,
+        actor.token,
+        timeout=settings.ALM_HTTP_TIMEOUT,
+        kind=actor.connection.kind,
+        addresses=address_policy(actor.connection.kind),
+    )
 
 
 @dataclass(frozen=True)

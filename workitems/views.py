@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from alm import exceptions as ado
 from alm.models import AlmConnection
+from profiles.limits import limit_ado_calls
 from workitems import services as work
 from workitems.forms import WorkItemEditForm, WorkItemFilterForm
 
@@ -21,6 +22,7 @@ def _problem(request: HttpRequest, message: str, *, status: int = 200) -> HttpRe
     return render(request, "workitems/work_item_problem.html", {"message": message}, status=status)
 
 
+@limit_ado_calls
 def work_item_list(request: HttpRequest) -> HttpResponse:
     connection = _connection()
     if connection is None:
@@ -53,6 +55,7 @@ def work_item_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@limit_ado_calls
 def work_item_edit(request: HttpRequest, work_item_id: int) -> HttpResponse:
     connection = _connection()
     if connection is None:
@@ -100,6 +103,7 @@ def work_item_edit(request: HttpRequest, work_item_id: int) -> HttpResponse:
     )
 
 
+@limit_ado_calls
 def work_item_delete(request: HttpRequest, work_item_id: int) -> HttpResponse:
     connection = _connection()
     if connection is None:

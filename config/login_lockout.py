@@ -1,0 +1,53 @@
+"""django-axes wiring: the lockout page, and a record of each lockout that an administrator can lift.
+
+axes' cache handler counts failures in the cache only, so axes' admin ("Access attempts") would have
+nothing to show or delete. This handler also writes one AccessAttempt row per locked-out user name and
+address; deleting that row in the admin deletes the cache counter, which unlocks the pair at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axes.handlers.cache import AxesCacheHandler
+from axes.helpers import get_client_username, get_cool_off
+from axes.models import AccessAttempt
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+
+class LockoutRecordingCacheHandler(AxesCacheHandler):
+    """axes' cache handler, plus an AccessAttempt row for each lockout (the admin's way to unlock)."""
+
+    def user_login_failed(self, sender: Any, credentials: dict, request: HttpRequest | None = None, **kwargs: Any):
+        super().user_login_failed(sender, credentials, request, **kwargs)
+        if request is None or not getattr(request, "axes_locked_out", False):
+            return
+        AccessAttempt.objects.update_or_create(
+            username=get_client_username(request, credentials) or "",
+            ip_address=request.axes_ip_address,
+            user_agent=(request.axes_user_agent or "")[:255],
+            defaults={
+                "path_info": request.axes_path_info,
+                "http_accept": request.axes_http_accept,
+                "get_data": "",
+                "post_data": "",
+                "failures_since_start": getattr(request, "axes_failures_since_start", 0),
+                "attempt_time": timezone.now(),
+            },
+        )
+
+    def post_save_access_attempt(self, instance: AccessAttempt, **kwargs: Any) -> None:
+        """Nothing to do: the count lives in the cache; the row is only the record."""
+
+    def post_delete_access_attempt(self, instance: AccessAttempt, **kwargs: Any) -> None:
+        # The admin deleted the record: lift the lockout it stands for.
+        self.reset_attempts(ip_address=instance.ip_address, username=instance.username)
+
+
+def lockout_response(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
+    """The page a locked-out sign-in gets: for how long, and who can lift it (HTTP 429)."""
+    cool_off = get_cool_off(request)
+    minutes = max(1, round(cool_off.total_seconds() / 60)) if cool_off else None
+    return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
