@@ -56,7 +56,7 @@ class AddressPolicy:
 
     def refusal(self, address: IPAddress) -> str | None:
         """Why `address` may not be connected to ("loopback", "private", "link-local"...), or None."""
-        for candidate in _addresses_within(address):
+        for candidate in addresses_within(address):
             kind = _kind(candidate)
             if kind == "loopback" and self.allow_loopback:
                 continue
@@ -84,19 +84,19 @@ def _kind(address: IPAddress) -> str:
     return "public"
 
 
-def _addresses_within(address: IPAddress) -> list[IPAddress]:
-    """The address, and every IPv4 address an IPv6 one carries (a router may deliver it there)."""
+def addresses_within(address: IPAddress) -> list[IPAddress]:
+    """What `address` reaches: an IPv6 address carrying an IPv4 one is that IPv4 address (a router delivers it
+    there); 6to4 and Teredo addresses are checked as themselves and as the IPv4 addresses they hold."""
+    if not isinstance(address, ipaddress.IPv6Address) or address.is_loopback or address.is_unspecified:
+        return [address]
+    low = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.ipv4_mapped or int(address) >> 32 == 0 or any(address in network for network in _NAT64):
+        return [low]  # ::ffff:a.b.c.d, ::a.b.c.d (IPv4-compatible, deprecated), NAT64
     found: list[IPAddress] = [address]
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped:
-            found.append(address.ipv4_mapped)
-        if address.sixtofour:
-            found.append(address.sixtofour)
-        if address.teredo:
-            found.extend(address.teredo)
-        low = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if int(address) >> 32 == 0 or any(address in network for network in _NAT64):
-            found.append(low)  # ::a.b.c.d (IPv4-compatible, deprecated) and NAT64
+    if address.sixtofour:
+        found.append(address.sixtofour)
+    if address.teredo:
+        found.extend(address.teredo)
     return found
 
 
