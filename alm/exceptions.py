@@ -183,6 +183,7 @@ class RequestTimedOut(AdoError):
 
     def __init__(self, seconds: float, *, url: str = "") -> None:
         self.seconds = seconds
+        self.url = url
         where = f" from {url}" if url else ""
         super().__init__(
             f"No answer{where} within {seconds:g} seconds. Azure DevOps may be slow or unreachable; "
@@ -207,6 +208,7 @@ class Unreachable(AdoError):
 
     def __init__(self, reason: str, *, url: str = "") -> None:
         self.reason = reason
+        self.url = url
         where = f" {url}" if url else ""
         super().__init__(f"Cannot reach Azure DevOps at{where}: {self.REASONS.get(reason, self.REASONS['network'])}.")
 
@@ -232,3 +234,20 @@ TRANSIENT_ERRORS: tuple[type[AdoError], ...] = (
     Throttled,
     UnexpectedAnswer,
 )
+
+
+# Failures to connect at all: which one it was (refused, TLS, DNS, timeout, a refused address) tells open
+# ports from closed ones, so only superusers see it (message_for).
+CONNECTION_FAILURES: tuple[type[AdoError], ...] = (Unreachable, RequestTimedOut)
+
+
+def message_for(error: AdoError, *, detailed: bool) -> str:
+    """The error as shown to someone: `detailed` (superusers) gets every cause; anyone else one wording for
+    every connection failure, so a connection URL cannot be used to probe which hosts and ports answer."""
+    if detailed or not isinstance(error, CONNECTION_FAILURES):
+        return error.message
+    where = f" at {error.url}" if getattr(error, "url", "") else ""
+    return (
+        f"Cannot connect to Azure DevOps{where}. Check the URL; a superuser can test the connection "
+        "to see the cause."
+    )

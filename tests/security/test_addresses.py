@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from alm.client import AdoClient
 from alm.connection_urls import address_policy, normalize_connection_url
-from alm.exceptions import Unreachable
+from alm.exceptions import RequestTimedOut, ServiceFailing, Unreachable, message_for
 from alm.models import AlmConnection
 from alm.transport import PUBLIC_ONLY, AddressPolicy
 from tests.helpers import text_of
@@ -126,3 +126,30 @@ def test_admin_test_of_a_connection_on_a_refused_address_says_so_and_sends_nothi
 def test_emulator_on_loopback_works_when_loopback_is_allowed(alice_client, connection, settings):
     settings.ALM_ALLOW_LOOPBACK_HTTP = True
     assert alice_client.get(reverse("work_items")).status_code == HTTPStatus.OK
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        Unreachable("refused", url="https://tfs.example:8443"),
+        Unreachable("tls", url="https://tfs.example:8443"),
+        Unreachable("dns", url="https://tfs.example:8443"),
+        Unreachable("connection_lost", url="https://tfs.example:8443"),
+        Unreachable("address", url="https://tfs.example:8443"),
+        RequestTimedOut(10, url="https://tfs.example:8443"),
+    ],
+    ids=lambda error: getattr(error, "reason", "timeout"),
+)
+def test_staff_who_are_not_superusers_get_one_message_for_every_connection_failure(error):
+    shown = message_for(error, detailed=False)
+
+    assert shown == (
+        "Cannot connect to Azure DevOps at https://tfs.example:8443. Check the URL; a superuser can test the "
+        "connection to see the cause."
+    )
+    assert message_for(error, detailed=True) == error.message
+
+
+def test_other_failures_keep_their_own_words_for_everyone():
+    error = ServiceFailing(503, "maintenance")
+    assert message_for(error, detailed=False) == error.message
