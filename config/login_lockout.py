@@ -7,21 +7,55 @@ address; deleting that row in the admin deletes the cache counter, which unlocks
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from axes.handlers.cache import AxesCacheHandler
-from axes.helpers import get_client_username, get_cool_off
+from axes.helpers import get_cache, get_client_username, get_cool_off
 from axes.models import AccessAttempt
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+logger = logging.getLogger(__name__)
+
 
 class LockoutRecordingCacheHandler(AxesCacheHandler):
-    """axes' cache handler, plus an AccessAttempt row for each lockout (the admin's way to unlock)."""
+    """axes' cache handler, plus an AccessAttempt row for each lockout (the admin's way to unlock).
+
+    Like the other limits (profiles.limits), it fails open when the cache fails (Redis down): sign-in
+    works, unlimited, and a warning is logged, rather than nobody (administrators included) signing in.
+    """
+
+    # axes keeps the cache it found at start; Django's cache connections are per thread and follow
+    # settings changes, so ask for it at each use.
+    @property
+    def cache(self) -> Any:
+        return get_cache()
+
+    @cache.setter
+    def cache(self, value: Any) -> None:
+        pass
+
+    def get_failures(self, request: HttpRequest, credentials: dict | None = None) -> int:
+        try:
+            return super().get_failures(request, credentials)
+        except Exception:  # any cache failure: Redis and memcached clients raise their own types
+            logger.warning("The cache is unavailable: the sign-in lockout is not enforced (fail open)", exc_info=True)
+            return 0
+
+    def user_logged_in(self, sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+        try:
+            super().user_logged_in(sender, request, user, **kwargs)
+        except Exception:  # the count could not be reset: it expires with the cool-off anyway
+            logger.warning("The cache is unavailable: failed sign-ins were not reset", exc_info=True)
 
     def user_login_failed(self, sender: Any, credentials: dict, request: HttpRequest | None = None, **kwargs: Any):
-        super().user_login_failed(sender, credentials, request, **kwargs)
+        try:
+            super().user_login_failed(sender, credentials, request, **kwargs)
+        except Exception:
+            logger.warning("The cache is unavailable: a failed sign-in was not counted (fail open)", exc_info=True)
+            return
         if request is None or not getattr(request, "axes_locked_out", False):
             return
         AccessAttempt.objects.update_or_create(

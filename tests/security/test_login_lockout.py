@@ -86,3 +86,19 @@ def test_correct_sign_ins_never_count_towards_a_lockout(client, bob, password, s
         sign_in(client, reverse("login"), "bob", "one-typo")
 
     assert sign_in(client, reverse("login"), "bob", password).status_code == HTTPStatus.FOUND
+
+
+def test_sign_in_works_when_the_cache_is_down(client, bob, password, settings, caplog):
+    """The lockout fails open, as the other limits do (README, Security): a cache outage is no site outage."""
+    from tests.security.support import closed_port
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/3",
+        }
+    }
+
+    assert sign_in(client, reverse("login"), "bob", "wrong-guess").status_code == HTTPStatus.OK
+    assert sign_in(client, reverse("login"), "bob", password).status_code == HTTPStatus.FOUND
+    assert "sign-in lockout is not enforced (fail open)" in caplog.text
