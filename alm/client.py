@@ -531,29 +531,40 @@ class AdoClient:
         may_retry = method in ("GET", "HEAD") if retry is None else retry
         query = [*params, ("api-version", api_version or self._api_version)]
         payload = json.dumps(body).encode("utf-8") if body is not None else None
-        response = self._send(method, url, query, payload, content_type)
+        started = self._clock()
+        response = self._send(method, url, query, payload, content_type, budget=self.timeout)
         if response.status == 429 and may_retry:
             wait = _retry_after(response.headers)
-            # The page waits too: only a wait no longer than one call may take (ALM_HTTP_TIMEOUT) is
-            # worth it, so that a throttled page still answers in about that time.
-            if wait is not None and wait <= min(self.max_retry_wait, self.timeout):
+            # The call, retry included, ends within ALM_HTTP_TIMEOUT: only a wait that leaves time for the
+            # second attempt is worth it, and that attempt gets only the time left.
+            left = self.timeout - (self._clock() - started)
+            if wait is not None and wait <= self.max_retry_wait and wait < left:
                 logger.info("Azure DevOps throttled %s %s; retrying once in %.1f s", method, _path_of(url), wait)
                 self._sleep(wait)
-                response = self._send(method, url, query, payload, content_type)
+                left = self.timeout - (self._clock() - started)
+                if left > 0:
+                    response = self._send(method, url, query, payload, content_type, budget=left)
         return self._interpret(response, method=method, permission=permission, what=what, accept=accept)
 
     def _send(
-        self, method: str, url: str, query: list[tuple[str, str]], payload: bytes | None, content_type: str
+        self,
+        method: str,
+        url: str,
+        query: list[tuple[str, str]],
+        payload: bytes | None,
+        content_type: str,
+        *,
+        budget: float,
     ) -> _RawResponse:
         where = _origin(url)
         started = self._clock()
         # The read timeout bounds each silence; the deadline bounds the whole call (connect, TLS handshake,
         # headers, body), however slowly the server trickles bytes: every socket operation of this thread
         # gets at most the time left (alm/transport.py), and the body is read in small chunks.
-        deadline = started + self.timeout
+        deadline = started + budget
         headers = {"Content-Type": f"{content_type}; charset=utf-8"} if payload is not None else {}
         try:
-            with transport.deadline(time.monotonic() + self.timeout):
+            with transport.deadline(time.monotonic() + budget):
                 reply = self._session.request(
                     method,
                     url,

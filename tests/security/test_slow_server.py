@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from alm.client import AdoClient
-from alm.exceptions import RequestTimedOut
+from alm.exceptions import RequestTimedOut, Throttled
 from alm.models import AlmConnection
 from alm.transport import AddressPolicy
 from tests.helpers import text_of
@@ -61,3 +61,22 @@ def test_test_connection_page_answers_in_time_while_the_server_trickles(
     assert response.status_code == HTTPStatus.OK
     assert elapsed <= BUDGET, f"{phase}: {elapsed:.2f} s"
     assert "No answer from" in text_of(response.content.decode())
+
+
+def test_a_throttled_read_and_its_retry_end_within_the_timeout_together():
+    """A slow 429 asking for a short wait: the retry is made only when it can end in time, and gets what is left."""
+
+    def slow_throttle(conn, stop):
+        while not stop.is_set() and hostile.read_request(conn):
+            if stop.wait(0.9):
+                return
+            conn.sendall(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0.8\r\nContent-Length: 0\r\n\r\n")
+
+    with hostile.hostile_server(slow_throttle) as port:
+        client = AdoClient(f"http://127.0.0.1:{port}/fabrikam", "a" * 52, timeout=TIMEOUT, addresses=LOOPBACK)
+        started = time.monotonic()
+        with pytest.raises(Throttled):
+            client.connection_data()
+        elapsed = time.monotonic() - started
+
+    assert elapsed <= BUDGET, f"{elapsed:.2f} s"
