@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin, messages
@@ -21,11 +21,12 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 
 from alm import services
-from alm.client import TokenReport
-from alm.exceptions import AdoError
+from alm.check import TokenReport
+from alm.exceptions import AlmlinkError
 from alm.fields import is_unreadable
 from alm.forms import AlmConnectionForm
 from alm.models import AlmConnection
+from alm.token_state import State, TokenFacts, TokenState, token_state
 
 
 def summarize(connection: AlmConnection, report: TokenReport) -> str:
@@ -63,14 +64,6 @@ class AlmConnectionAdmin(admin.ModelAdmin):
             ("Default", {"fields": ("is_default",)}),
             ("Last test", {"fields": ("last_test_result",)}),
         )
-
-    def get_form(
-        self, request: HttpRequest, obj: AlmConnection | None = None, change: bool = False, **kwargs: Any
-    ) -> Any:
-        form = super().get_form(request, obj, change=change, **kwargs)
-        # The view wires the network in; the form only calls what it is given (a fresh class per request).
-        form.token_checker = staticmethod(services.check_token)
-        return form
 
     @method_decorator(sensitive_post_parameters("token"))
     def changeform_view(
@@ -131,7 +124,7 @@ class AlmConnectionAdmin(admin.ModelAdmin):
     def _test_and_report(self, request: HttpRequest, connection: AlmConnection) -> None:
         try:
             report = services.check_connection(connection=connection)
-        except AdoError as error:
+        except AlmlinkError as error:
             messages.error(request, f"{connection}: the test failed. {error.message}")
             return
         level = messages.SUCCESS if report.ok else messages.WARNING
@@ -173,19 +166,38 @@ class AlmConnectionAdmin(admin.ModelAdmin):
         return format_html("{}", f"{obj.last_test_expires_on:%Y-%m-%d}") if obj.last_test_expires_on else "—"
 
 
-def service_account_warnings(*, days: int = 14) -> list[str]:
+def service_account_warnings() -> list[str]:
     """Every user without a personal token depends on the service account: say when its token needs care."""
     now = timezone.now()
     warnings = []
     for connection in AlmConnection.objects.defer("service_token"):
-        if connection.last_test_ok is False:
+        state = service_token_state(connection, now=now)
+        if state.state is State.RETEST:
+            warnings.append(
+                f"The URL of {connection.name} changed since its service account token was entered: type the "
+                "token again on the connection's page (it is not sent to the new address until then)."
+            )
+        elif state.blocks:
             warnings.append(
                 f"The service account token of {connection.name} failed its last test: replace it, since every "
                 "user without a personal token depends on it."
             )
-        elif connection.last_test_expires_on and connection.last_test_expires_on - now <= timedelta(days=days):
+        elif state.state is State.EXPIRING and connection.last_test_expires_on:
             warnings.append(
                 f"The service account token of {connection.name} expires on "
                 f"{connection.last_test_expires_on:%Y-%m-%d}: replace it before then."
             )
     return warnings
+
+
+def service_token_state(connection: AlmConnection, *, now: datetime) -> TokenState:
+    """The service account token's state, from what its last test stored (alm.token_state decides)."""
+    facts = TokenFacts(
+        present=True,
+        verified=bool(connection.last_test_ok),
+        rejected_reason="" if connection.last_test_ok is not False else "invalid",
+        unverified=connection.last_test_ok is None,
+        expires_on=connection.last_test_expires_on,
+        bound_here=not connection.service_token_moved,
+    )
+    return token_state(facts, now=now)

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
 from typing import Any
@@ -39,22 +39,14 @@ from alm.exceptions import (
     ServiceFailing,
     Throttled,
     TokenExpired,
+    TokenNotBound,
     TokenRejected,
     UnexpectedAnswer,
     Unreachable,
 )
-from alm.scopes import (
-    MEMBER_ENTITLEMENTS,
-    PROJECT_TEAM,
-    REQUIRED_PERMISSIONS,
-    TOKEN_ADMIN,
-    TOKENS,
-    WORK_ITEMS,
-    Permission,
-    grants,
-    parse_scopes,
-    probe_would_pass,
-)
+from alm.scopes import PROJECT_TEAM, REQUIRED_PERMISSIONS, TOKENS, WORK_ITEMS, Permission, parse_scopes
+from alm.token_state import same_address
+from alm.types import Identity, IdentityRef, Project, SessionToken, WorkItem
 
 logger = logging.getLogger(__name__)
 
@@ -80,81 +72,6 @@ MAX_PROJECT_PAGES = 50
 CLOUD_HOST_FAMILIES = ("dev.azure.com", "visualstudio.com")
 
 
-# --- What the client returns -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Identity:
-    id: str
-    display_name: str
-    email: str | None
-    descriptor: str | None
-    subject_descriptor: str | None
-
-
-@dataclass(frozen=True)
-class IdentityRef:
-    id: str | None
-    display_name: str
-    unique_name: str | None
-
-
-@dataclass(frozen=True)
-class Project:
-    id: str
-    name: str
-    state: str
-
-
-@dataclass(frozen=True)
-class WorkItem:
-    id: int
-    rev: int
-    type: str
-    title: str
-    state: str
-    assigned_to: str | None
-    changed_by: IdentityRef | None
-    changed_date: datetime | None
-    fields: Mapping[str, object] = field(hash=False, repr=False)
-
-
-@dataclass(frozen=True)
-class PermissionResult:
-    permission: Permission
-    # None: could not be determined (the detail says why).
-    granted: bool | None
-    detail: str
-
-
-@dataclass(frozen=True)
-class TokenReport:
-    identity: Identity
-    permissions: tuple[PermissionResult, ...]
-    expires_on: datetime | None
-    expiry_note: str
-    token_name: str | None
-    elapsed_ms: int
-    # The token's own scope ids as the Tokens API lists them; None when it could not tell.
-    token_scopes: frozenset[str] | None = None
-
-    @property
-    def ok(self) -> bool:
-        return all(result.granted is True for result in self.permissions)
-
-    @property
-    def missing(self) -> tuple[Permission, ...]:
-        return tuple(result.permission for result in self.permissions if result.granted is False)
-
-    @property
-    def undetermined(self) -> tuple[Permission, ...]:
-        return tuple(result.permission for result in self.permissions if result.granted is None)
-
-    @property
-    def granted_keys(self) -> tuple[str, ...]:
-        return tuple(result.permission.key for result in self.permissions if result.granted)
-
-
 @dataclass(frozen=True)
 class _Response:
     status: int
@@ -162,11 +79,8 @@ class _Response:
     data: Any
 
 
-@dataclass(frozen=True)
-class _SessionToken:
-    display_name: str
-    valid_to: datetime | None
-    scopes: frozenset[str]
+class NoProject(Exception):
+    """A probe needs a project and the organization has none (or none is visible)."""
 
 
 # --- Where the other services live (ResourceAreas), remembered per connection URL ---------------
@@ -206,6 +120,7 @@ class AdoClient:
         *,
         timeout: float,
         kind: str = "services",
+        bound_to: str | None = None,
         max_retry_wait: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -216,6 +131,9 @@ class AdoClient:
             raise ValueError("The Azure DevOps URL must be an absolute http(s) URL.")
         if kind not in API_VERSIONS:
             raise ValueError(f"Unknown connection kind {kind!r}; expected one of {sorted(API_VERSIONS)}.")
+        if bound_to is not None and not same_address(bound_to, url):
+            # A saved token travels only to the address it was verified against (README "Security").
+            raise TokenNotBound
         token = (token or "").strip()
         if not token or not token.isascii() or any(char.isspace() or not char.isprintable() for char in token):
             raise TokenRejected("malformed")
@@ -225,6 +143,7 @@ class AdoClient:
         self.max_retry_wait = max_retry_wait
         self._sleep = sleep
         self._clock = clock
+        self.clock = clock  # for callers that time a sequence of calls (alm.check)
         self._api_version = API_VERSIONS[kind]
         encoded = base64.b64encode(f":{token}".encode("ascii")).decode("ascii")
         # Every form in which the token could travel; server text is scrubbed of all of them.
@@ -280,70 +199,35 @@ class AdoClient:
         self._identity = identity
         return identity
 
-    # --- Checking a token ----------------------------------------------------------------------
+    # --- The permission probes of a token check (alm.check interprets them) -----------------------
 
-    def check_token(self, *, project: str | None) -> TokenReport:
-        """Who the token belongs to, which of the five permissions it has, and when it expires.
+    def probe(self, permission: Permission, *, project: str | None) -> tuple[int, tuple[SessionToken, ...] | None]:
+        """Send the permission's harmless probe; its status (401 = scope missing), and the token list for Tokens.
 
-        connectionData and the five probes run concurrently: one round trip once the service
-        locations are known. Raises the token's own problem (rejected, expired, unreachable...)
-        when connectionData fails; a probe that fails otherwise is reported as undetermined.
+        Raises NotFound when the area or project does not exist, AdoError for other failures.
         """
-        started = self._clock()
-        with ThreadPoolExecutor(max_workers=len(REQUIRED_PERMISSIONS) + 1, thread_name_prefix="alm-check") as pool:
-            who = pool.submit(self.connection_data)
-            probes = [
-                (permission, pool.submit(self._probe, permission, project)) for permission in REQUIRED_PERMISSIONS
-            ]
-            identity = who.result()
-            outcomes = [(permission, future.result()) for permission, future in probes]
-        results = [_interpret_probe(permission, outcome) for permission, outcome in outcomes]
-        token_list = next((outcome.tokens for permission, outcome in outcomes if permission is TOKENS), None)
-        chosen, expiry_note = _pick_token(token_list, results)
-        scopes = chosen.scopes if chosen else None
-        if scopes is not None:
-            results = [_refine_with_scopes(result, scopes) for result in results]
-        return TokenReport(
-            identity=identity,
-            permissions=tuple(results),
-            expires_on=chosen.valid_to if chosen else None,
-            expiry_note=expiry_note,
-            token_name=chosen.display_name if chosen else None,
-            elapsed_ms=round((self._clock() - started) * 1000),
-            token_scopes=scopes,
-        )
-
-    def _probe(self, permission: Permission, project: str | None) -> _ProbeOutcome:
         probe = permission.probe
-        try:
-            path = probe.path
-            if probe.needs_project:
-                project = project or self._first_project_name()
-                if not project:
-                    return _ProbeOutcome(None, "There is no project to check against; create one or set a default.")
-                path = path.format(project=_segment(project))
-            response = self._request(
-                probe.method,
-                f"{self._area_base(probe.area)}/{path}",
-                api_version=probe.api_version or self._api_version,
-                params=probe.params,
-                body=probe.body,
-                content_type=probe.content_type,
-                accept=frozenset({401}) | probe.present_statuses,
-                what=f"The project “{project}”" if probe.needs_project else "The service",
-                retry=True,  # probes change nothing, so a throttled one may be repeated
-            )
-        except NotFound as error:
-            if self.kind == "server" and probe.area != "core":
-                return _ProbeOutcome(None, f"This Azure DevOps Server does not offer the {permission.ado_name} API.")
-            return _ProbeOutcome(None, error.message)
-        except AdoError as error:
-            # The token's own problems surface through connectionData, which runs alongside.
-            return _ProbeOutcome(None, error.message)
+        path = probe.path
+        if probe.needs_project:
+            project = project or self.first_project_name()
+            if not project:
+                raise NoProject
+            path = path.format(project=_segment(project))
+        response = self._request(
+            probe.method,
+            f"{self._area_base(probe.area)}/{path}",
+            api_version=probe.api_version or self._api_version,
+            params=probe.params,
+            body=probe.body,
+            content_type=probe.content_type,
+            accept=frozenset({401}) | probe.present_statuses,
+            what=f"The project “{project}”" if probe.needs_project else "The service",
+            retry=True,  # probes change nothing, so a throttled one may be repeated
+        )
         tokens = _session_tokens(response.data) if permission is TOKENS and response.status == 200 else None
-        return _ProbeOutcome(response.status, "", tokens)
+        return response.status, tokens
 
-    def _first_project_name(self) -> str | None:
+    def first_project_name(self) -> str | None:
         response = self._request(
             "GET", f"{self.url}/_apis/projects", params=(("$top", "1"),), permission=PROJECT_TEAM, retry=True
         )
@@ -441,14 +325,19 @@ class AdoClient:
         )
         return _work_item(response.data)
 
-    def delete_work_item(self, work_item_id: int, *, project: str | None = None) -> None:
-        """Move a work item to the Recycle Bin (no `destroy`: it stays restorable, facts 5.1)."""
-        self._request(
+    def delete_work_item(self, work_item_id: int, *, project: str | None = None) -> IdentityRef | None:
+        """Move a work item to the Recycle Bin (no `destroy`: it stays restorable, facts 5.1); who deleted it.
+
+        Azure DevOps answers WorkItemDelete, whose `deletedBy` names the identity it recorded.
+        """
+        response = self._request(
             "DELETE",
             f"{self._wit_base(project)}/_apis/wit/workitems/{int(work_item_id)}",
             permission=WORK_ITEMS,
             what=f"Work item {work_item_id}",
         )
+        data = response.data if isinstance(response.data, dict) else {}
+        return _identity_ref(data.get("deletedBy"))
 
     def _wit_base(self, project: str | None) -> str:
         return f"{self.url}/{_segment(project)}" if project else self.url
@@ -748,89 +637,7 @@ class _RawResponse:
     activity_id: str | None
 
 
-@dataclass(frozen=True)
-class _ProbeOutcome:
-    status: int | None
-    detail: str
-    tokens: tuple[_SessionToken, ...] | None = None
-
-
-def _interpret_probe(permission: Permission, outcome: _ProbeOutcome) -> PermissionResult:
-    if outcome.status is None:
-        return PermissionResult(permission, None, outcome.detail)
-    if outcome.status == 401:
-        return PermissionResult(
-            permission, False, f"Missing: add {permission.ado_name} → {permission.access} to the token."
-        )
-    if permission is TOKEN_ADMIN and outcome.status == 403:
-        return PermissionResult(
-            permission,
-            True,
-            "Present, but the account is not an organization administrator, so it cannot list other users' tokens.",
-        )
-    if permission is WORK_ITEMS:
-        return PermissionResult(
-            permission,
-            True,
-            "Write access confirmed. The REST API cannot tell “Read & write” from “Read, write, & manage”; "
-            "make sure the token has the latter.",
-        )
-    if permission is MEMBER_ENTITLEMENTS:
-        return PermissionResult(permission, True, "Confirmed: users and their entitlements can be read.")
-    return PermissionResult(permission, True, "Confirmed.")
-
-
-def _refine_with_scopes(result: PermissionResult, scopes: frozenset[str]) -> PermissionResult:
-    """Where the Tokens API told the token's scopes, say exactly what the probe could not."""
-    permission = result.permission
-    if permission is not WORK_ITEMS or result.granted is not True:
-        return result
-    if grants(scopes, permission):
-        return PermissionResult(permission, True, "Confirmed: the token's scopes include Read, write, & manage.")
-    return PermissionResult(
-        permission,
-        False,
-        f"The token has Work Items with less than {permission.access}; edit it and choose {permission.access}.",
-    )
-
-
-def _pick_token(
-    tokens: tuple[_SessionToken, ...] | None, results: Sequence[PermissionResult]
-) -> tuple[_SessionToken | None, str]:
-    """The token in use among the user's tokens: named "almlink", else the only one whose scopes fit the probes."""
-    if tokens is None:
-        return None, "Unknown: the Tokens permission is needed to read the token's expiry."
-    now = datetime.now(tz=UTC)
-    valid = [token for token in tokens if token.valid_to is None or token.valid_to > now]
-    named = [token for token in valid if token.display_name.casefold() == PAT_NAME]
-    pool = named or valid
-    if len(pool) == 1:
-        return pool[0], ""
-    fitting = [token for token in pool if _fits(token, results)]
-    if len(fitting) == 1:
-        return fitting[0], ""
-    if not pool:
-        return None, "Unknown: Azure DevOps lists no valid token for this user."
-    if named:
-        return None, (
-            f"Unknown: {len(named)} valid tokens are named “{PAT_NAME}” and their permissions "
-            "do not tell which one is in use; revoke the old ones."
-        )
-    return None, (
-        f"Unknown: none of the user's {len(valid)} valid tokens is named “{PAT_NAME}”; "
-        "name the token so to see its expiry here."
-    )
-
-
-def _fits(token: _SessionToken, results: Sequence[PermissionResult]) -> bool:
-    return all(
-        probe_would_pass(token.scopes, result.permission) == result.granted
-        for result in results
-        if result.granted is not None
-    )
-
-
-def _session_tokens(data: Any) -> tuple[_SessionToken, ...]:
+def _session_tokens(data: Any) -> tuple[SessionToken, ...]:
     # The envelope differs with the query parameters: "value", "sessionTokens" or a bare list (facts 4.2).
     items = data.get("value", data.get("sessionTokens")) if isinstance(data, dict) else data
     if not isinstance(items, list):
@@ -840,7 +647,7 @@ def _session_tokens(data: Any) -> tuple[_SessionToken, ...]:
         if not isinstance(item, dict) or item.get("isValid") is False:
             continue
         tokens.append(
-            _SessionToken(
+            SessionToken(
                 display_name=str(item.get("displayName") or ""),
                 valid_to=_parse_datetime(item.get("validTo")),
                 scopes=parse_scopes(item.get("scope") if isinstance(item.get("scope"), str) else None),

@@ -147,10 +147,11 @@ def _services_url(host: str, port: int | None, scheme: str, segments: list[str],
             )
         organization = segments[0]
         if not _ORGANIZATION.fullmatch(organization):
+            # Not quoted back: the text may be something pasted by mistake (a token, say).
             raise ValidationError(
-                "“%(name)s” is not an organization name (letters, digits and hyphens only).",
+                "The part after https://dev.azure.com/ is not an organization name (letters, digits and hyphens "
+                "only).",
                 code="organization",
-                params={"name": organization[:60]},
             )
         return f"https://dev.azure.com/{organization}"
     labels = host.split(".")

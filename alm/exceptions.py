@@ -1,8 +1,14 @@
-"""What can go wrong talking to Azure DevOps, each with a message a person can act on.
+"""What can go wrong, each with a message a person can act on: one error model for the whole app.
 
-Every exception carries a short machine `code` and a human `message`. None of them is ever
-given the token: messages are built from fixed text, URLs without credentials and the
-server's own error text (which the client scrubs of the token before it gets here).
+`AlmlinkError` is the base of every error the app shows a person. It carries a short machine
+`code`, a human `message` and two class attributes the app decides by: `is_transient` (Azure DevOps
+could not be asked; nothing is learned about the token) and `is_token_fault` (the token itself is
+the problem). `AdoError` is what Azure DevOps answered (or did not); `TokenUnreadable` and
+`TokenNotBound` are local refusals made before anything is sent. `http_status` turns any of them
+into the status of the page that shows it.
+
+None of them is ever given the token: messages are built from fixed text, URLs without credentials
+and the server's own error text (which the client scrubs of the token before it gets here).
 """
 
 from __future__ import annotations
@@ -10,20 +16,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from alm.scopes import how_to_grant
+
 if TYPE_CHECKING:
     from alm.scopes import Permission
 
 PAT_PAGE = "User settings → Personal access tokens"
 
 
-class AdoError(Exception):
-    """Base of every Azure DevOps failure. `str(error)` is the message."""
+class AlmlinkError(Exception):
+    """Base of every error the app words for a person. `str(error)` is the message."""
 
-    code = "ado_error"
+    code = "error"
+    is_transient = False
+    is_token_fault = False
 
-    def __init__(self, message: str, *, activity_id: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, activity_id: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if code is not None:
+            self.code = code
         # Azure DevOps's ActivityId of the failed call, for a support ticket; never secret.
         self.activity_id = activity_id
 
@@ -34,10 +46,17 @@ class AdoError(Exception):
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 
 
+class AdoError(AlmlinkError):
+    """Base of every Azure DevOps failure: what it answered, or that it could not be asked."""
+
+    code = "ado_error"
+
+
 class TokenRejected(AdoError):
     """The token did not authenticate: Azure DevOps does not know it, or treated the call as anonymous."""
 
     code = "token_rejected"
+    is_token_fault = True
     REASONS = {
         # The wire gives the same empty 401 for an unknown token, a revoked one and one made for
         # another organization (facts 3.2, 3.4, 3.6), so "unknown" covers all three.
@@ -65,6 +84,7 @@ class TokenRejected(AdoError):
 
 class TokenExpired(AdoError):
     code = "token_expired"
+    is_token_fault = True
 
     def __init__(self, expired_on: datetime | None = None, *, activity_id: str | None = None) -> None:
         self.expired_on = expired_on
@@ -76,8 +96,8 @@ class TokenExpired(AdoError):
         )
 
 
-class TokenUnreadable(AdoError):
-    """The saved token cannot be decrypted with the current key (the key was changed or lost)."""
+class TokenUnreadable(AlmlinkError):
+    """The saved token cannot be decrypted with the current key (the key was changed or lost): a local problem."""
 
     code = "token_unreadable"
 
@@ -92,12 +112,12 @@ class PermissionMissing(AdoError):
     """The token is valid but lacks a scope the call needs (Azure DevOps answers 401, facts 3.5)."""
 
     code = "permission_missing"
+    is_token_fault = True
 
     def __init__(self, permission: Permission, *, activity_id: str | None = None) -> None:
         self.permission = permission
         super().__init__(
-            f"The personal access token lacks the permission “{permission.label}”. In Azure DevOps "
-            f"({PAT_PAGE} → Edit) tick {permission.ado_name} → {permission.access}, then try again.",
+            f"The personal access token lacks the permission “{permission.label}”. {how_to_grant(permission)}",
             activity_id=activity_id,
         )
 
@@ -155,6 +175,7 @@ class RequestRejected(AdoError):
 
 class Throttled(AdoError):
     code = "throttled"
+    is_transient = True
 
     def __init__(self, retry_after: float | None = None, *, activity_id: str | None = None) -> None:
         self.retry_after = retry_after
@@ -167,6 +188,7 @@ class Throttled(AdoError):
 
 class ServiceFailing(AdoError):
     code = "service_failing"
+    is_transient = True
 
     def __init__(self, status: int, detail: str = "", *, activity_id: str | None = None) -> None:
         self.status = status
@@ -180,6 +202,7 @@ class ServiceFailing(AdoError):
 
 class RequestTimedOut(AdoError):
     code = "timeout"
+    is_transient = True
 
     def __init__(self, seconds: float, *, url: str = "") -> None:
         self.seconds = seconds
@@ -193,6 +216,7 @@ class RequestTimedOut(AdoError):
 
 class Unreachable(AdoError):
     code = "unreachable"
+    is_transient = True
     REASONS = {
         "dns": "its host name could not be resolved (check the URL's spelling and the server's DNS)",
         "refused": "the connection was refused (check the URL's host and port, and that the server runs)",
@@ -215,6 +239,7 @@ class Unreachable(AdoError):
 
 class UnexpectedAnswer(AdoError):
     code = "unexpected_answer"
+    is_transient = True
 
     def __init__(self, detail: str, *, activity_id: str | None = None) -> None:
         self.detail = detail
@@ -222,6 +247,18 @@ class UnexpectedAnswer(AdoError):
             f"Azure DevOps gave an answer almlink does not understand: {detail}. "
             "Check that the URL points at Azure DevOps (not a proxy or login page) and try again.",
             activity_id=activity_id,
+        )
+
+
+class TokenNotBound(AlmlinkError):
+    """A token was about to travel to another address than the one it was verified against: refused here."""
+
+    code = "token_not_bound"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The token was verified for another Azure DevOps address, so almlink does not send it to this one. "
+            "Test it again on your profile (ALM Credentials) to use it at the connection's new address."
         )
 
 
@@ -234,6 +271,20 @@ TRANSIENT_ERRORS: tuple[type[AdoError], ...] = (
     Throttled,
     UnexpectedAnswer,
 )
+# Failures that say something about the token itself.
+TOKEN_FAULTS: tuple[type[AdoError], ...] = (TokenRejected, TokenExpired, PermissionMissing)
+
+
+def http_status(error: AlmlinkError) -> int:
+    """The status of a page that shows `error`: the one mapping every view uses."""
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, Conflict):
+        return 409
+    if isinstance(error, AdoError):
+        return 502
+    # A local refusal (no usable token, unreadable token, another address): a page that says what to do.
+    return 200
 
 
 # Failures to connect at all: which one it was (refused, TLS, DNS, timeout, a refused address) tells open

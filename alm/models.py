@@ -12,9 +12,11 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
+from django.utils import timezone
 
 from alm.connection_urls import normalize_connection_url
 from alm.fields import EncryptedTokenField
+from alm.token_state import same_address
 
 
 def validate_no_control_characters(value: str) -> None:
@@ -77,6 +79,9 @@ class AlmConnection(models.Model):
 
     # When the service account token was last saved (set by the admin form); expiry notices key on it.
     service_token_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The URL the service token was entered for. It is never sent anywhere else: moving the connection
+    # means entering the token again (alm.token_state, README "Security").
+    service_token_origin = models.CharField(max_length=500, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -98,6 +103,8 @@ class AlmConnection(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # One active default: the first connection becomes it, and a new default demotes the old one
         # in the same transaction (the partial unique constraint backs this up).
+        if self.service_token and not self.service_token_origin:
+            self.service_token_origin = self.url  # a new connection: the token was entered with this URL
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "is_default" not in update_fields:
             super().save(*args, **kwargs)
@@ -113,6 +120,17 @@ class AlmConnection(models.Model):
     def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
         # A new default is allowed: save() hands the role over. The constraint guards the database itself.
         super().validate_constraints(exclude={*(exclude or ()), "is_default"})
+
+    def set_service_token(self, token: str) -> None:
+        """Store a newly entered service token, bound to the connection's current URL."""
+        self.service_token = token
+        self.service_token_origin = self.url
+        self.service_token_changed_at = timezone.now()
+
+    @property
+    def service_token_moved(self) -> bool:
+        """The URL changed since the service token was entered: it is not sent until entered again."""
+        return bool(self.service_token_origin) and not same_address(self.service_token_origin, self.url)
 
     @property
     def organization_name(self) -> str:

@@ -191,3 +191,19 @@ def grants(scopes: str | Iterable[str] | None, permission: Permission) -> bool:
 def probe_would_pass(scopes: str | Iterable[str] | None, permission: Permission) -> bool:
     """Whether a token with these scopes passes the permission's REST probe."""
     return _covers(scopes, permission.probe_scope)
+
+
+PAT_PAGE = "User settings → Personal access tokens"
+
+
+def how_to_grant(permission: Permission) -> str:
+    """The one wording of a missing permission: what to tick, and where."""
+    return (
+        f"In Azure DevOps ({PAT_PAGE} → Edit) tick {permission.ado_name} → {permission.access}, "
+        "then test the token again."
+    )
+
+
+def permission_list() -> str:
+    """The five permissions as the token page names them, for help texts."""
+    return "; ".join(f"{permission.ado_name}: {permission.access}" for permission in REQUIRED_PERMISSIONS)

@@ -1,8 +1,4 @@
-"""What the app does with Azure DevOps.
-
-Connections and tokens: `client_for`, `check_token`, `check_connection`, `record_test_outcome`.
-(Work-item "act as user" services follow below that section.)
-"""
+"""What the app does with an ALM connection: `client_for`, `check_token`, `check_connection`, `record_test_outcome`."""
 
 from __future__ import annotations
 
@@ -12,19 +8,25 @@ from django.conf import settings
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from alm.client import AdoClient, TokenReport
+from alm import check
+from alm.check import TokenReport
+from alm.client import AdoClient
 from alm.connection_urls import address_policy
-from alm.exceptions import TRANSIENT_ERRORS, AdoError, TokenExpired, TokenUnreadable
+from alm.exceptions import TRANSIENT_ERRORS, AlmlinkError, TokenExpired, TokenUnreadable
 from alm.fields import is_unreadable
 from alm.models import AlmConnection
 
-# --- Connections and tokens ---------------------------------------------------------------------
-
 
 @sensitive_variables("token", "secret")
-def client_for(*, connection: AlmConnection, token: str | None = None) -> AdoClient:
-    """A client for the connection acting with `token`, or with the service account's token when None."""
+def client_for(*, connection: AlmConnection, token: str | None = None, bound_to: str | None = None) -> AdoClient:
+    """A client for the connection acting with `token`, or with the service account's token when None.
+
+    A saved token is only sent to the address it was verified against (`bound_to`; for the service
+    token, the URL it was entered with): the client refuses any other with TokenNotBound.
+    """
     secret = connection.service_token if token is None else token
+    if token is None:
+        bound_to = connection.service_token_origin or connection.url
     if is_unreadable(secret) or not isinstance(secret, str):
         raise TokenUnreadable("The saved service account token" if token is None else "The saved token")
     return AdoClient(
@@ -32,15 +34,16 @@ def client_for(*, connection: AlmConnection, token: str | None = None) -> AdoCli
         secret,
         timeout=settings.ALM_HTTP_TIMEOUT,
         kind=connection.kind,
+        bound_to=bound_to,
         addresses=address_policy(connection.kind),
     )
 
 
 @sensitive_variables("token")
-def check_token(*, connection: AlmConnection, token: str | None) -> TokenReport:
+def check_token(*, connection: AlmConnection, token: str | None, bound_to: str | None = None) -> TokenReport:
     """Who `token` belongs to on this connection, its five permissions and expiry (None: the service account's)."""
-    with client_for(connection=connection, token=token) as client:
-        return client.check_token(project=connection.default_project or None)
+    with client_for(connection=connection, token=token, bound_to=bound_to) as client:
+        return check.check_token(client, project=connection.default_project or None)
 
 
 def check_connection(*, connection: AlmConnection) -> TokenReport:
@@ -56,7 +59,7 @@ def check_connection(*, connection: AlmConnection) -> TokenReport:
     except TRANSIENT_ERRORS:
         # Azure DevOps could not be asked: what the last real test learned stays as it was.
         raise
-    except AdoError as error:
+    except AlmlinkError as error:
         record_test_outcome(connection=connection, report=None, error=error)
         raise
     record_test_outcome(connection=connection, report=report)
@@ -64,7 +67,7 @@ def check_connection(*, connection: AlmConnection) -> TokenReport:
 
 
 def record_test_outcome(
-    *, connection: AlmConnection, report: TokenReport | None, error: AdoError | None = None, save: bool = True
+    *, connection: AlmConnection, report: TokenReport | None, error: AlmlinkError | None = None, save: bool = True
 ) -> None:
     """Copy a test's outcome (a report or the error) onto the connection's last-test fields."""
     connection.last_tested_at = timezone.now()

@@ -1,17 +1,13 @@
-"""The ALM token banner: what the signed-in user is told on every page (from the request's one standing query)."""
+"""The ALM token banner: what the signed-in user is told on every page, from the request's standing."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.utils import timezone
-
-from alm.fields import is_unreadable
-from profiles.models import EXPIRY_WARNING_DAYS, AlmCredential
+from alm.token_state import State
 
 if TYPE_CHECKING:
-    from alm.models import AlmConnection
     from profiles.standing import Standing
 
 DISMISSED_SESSION_KEY = "alm_banner_dismissed"
@@ -19,7 +15,8 @@ DISMISSED_SESSION_KEY = "alm_banner_dismissed"
 
 @dataclass(frozen=True)
 class Banner:
-    state: str  # missing | expired | revoked | invalid | permissions | unreadable | expiring | unverified
+    # missing | expired | revoked | invalid | permissions | unreadable | expiring | unverified | foreign | retest
+    state: str
     title: str
     detail: str
     connection_id: int
@@ -40,86 +37,86 @@ def banner_for(*, standing: Standing | None, dismissed: str | None = None) -> Ba
     """The banner for the default connection's standing, or None. No query of its own, no Azure DevOps call."""
     if standing is None or not standing.connection.is_default:
         return None
-    banner = _banner(standing.connection, standing.credential)
+    banner = _banner(standing)
     if banner is None or banner.key == dismissed:
         return None
     return banner
 
 
-def _banner(connection: AlmConnection, credential: AlmCredential | None) -> Banner | None:
+REPLACE = "Create a new token in Azure DevOps and replace it on your profile."
+# Rejected reasons: the banner's state key, its title and what to do.
+REJECTED = {
+    "revoked": ("revoked", "Your personal ALM token was revoked.", REPLACE),
+    "permissions": (
+        "permissions",
+        "Your personal ALM token is missing permissions.",
+        "Edit the token in Azure DevOps to add them, then test it again on your profile.",
+    ),
+}
+INVALID = (
+    "invalid",
+    "Your personal ALM token is no longer valid.",
+    "Azure DevOps refused it. Create a new token and replace it on your profile.",
+)
+
+
+def _banner(standing: Standing) -> Banner | None:
+    connection, credential, state = standing.connection, standing.credential, standing.state
     cid = connection.pk
-    actor = connection.service_account_name
-    if credential is None:
-        if connection.allow_service_account_fallback:
-            consequence = f"Until you add it, changes you make in Azure DevOps are recorded as {actor}."
-        else:
-            consequence = "Until you add it, you cannot change work items in Azure DevOps from here."
-        return Banner("missing", "Your personal profile ALM token is not present.", consequence, cid)
-    if is_unreadable(credential.token):
-        return Banner(
-            "unreadable",
-            "Your saved ALM token can no longer be read.",
-            "The server's encryption key changed. Enter your token again on your profile.",
-            cid,
-            "bad",
-        )
-    expires_on = credential.expires_on
-    now = timezone.now()
-    if credential.status == AlmCredential.Status.REJECTED:
-        reason = credential.rejected_reason
-        if reason == AlmCredential.RejectedReason.EXPIRED or (expires_on and expires_on <= now):
-            when = f" on {expires_on:%d %b %Y}" if expires_on else ""
+    match state.state:
+        case State.MISSING:
+            if connection.allow_service_account_fallback:
+                consequence = (
+                    f"Until you add it, changes you make in Azure DevOps are recorded as "
+                    f"{connection.service_account_name}."
+                )
+            else:
+                consequence = "Until you add it, you cannot change work items in Azure DevOps from here."
+            return Banner("missing", "Your personal profile ALM token is not present.", consequence, cid)
+        case State.UNREADABLE:
             return Banner(
-                "expired",
-                f"Your personal ALM token expired{when}.",
-                "Create a new token in Azure DevOps and replace it on your profile.",
+                "unreadable",
+                "Your saved ALM token can no longer be read.",
+                "The server's encryption key changed. Enter your token again on your profile.",
                 cid,
                 "bad",
             )
-        if reason == AlmCredential.RejectedReason.REVOKED:
+        case State.FOREIGN:
+            owner = credential.ado_display_name if credential and credential.ado_display_name else "another person"
             return Banner(
-                "revoked",
-                "Your personal ALM token was revoked.",
-                "Create a new token in Azure DevOps and replace it on your profile.",
+                "foreign",
+                f"Your saved ALM token belongs to {owner}, not to you.",
+                "It is never used for your changes. Create a token while signed in to Azure DevOps as yourself "
+                "and replace it on your profile.",
                 cid,
                 "bad",
             )
-        if reason == AlmCredential.RejectedReason.PERMISSIONS:
+        case State.EXPIRED:
+            when = f" on {state.expires_on:%d %b %Y}" if state.expires_on else ""
+            return Banner("expired", f"Your personal ALM token expired{when}.", REPLACE, cid, "bad")
+        case State.REJECTED:
+            key, title, detail = REJECTED.get(state.reason, INVALID)
+            return Banner(key, title, detail, cid, "bad")
+        case State.RETEST:
             return Banner(
-                "permissions",
-                "Your personal ALM token is missing permissions.",
-                "Edit the token in Azure DevOps to add them, then test it again on your profile.",
+                "retest",
+                "The ALM connection moved to a new address.",
+                "Your saved token is not sent there until you test it again on your profile.",
                 cid,
-                "bad",
             )
-        return Banner(
-            "invalid",
-            "Your personal ALM token is no longer valid.",
-            "Azure DevOps refused it. Create a new token and replace it on your profile.",
-            cid,
-            "bad",
-        )
-    if expires_on and expires_on <= now:
-        return Banner(
-            "expired",
-            f"Your personal ALM token expired on {expires_on:%d %b %Y}.",
-            "Create a new token in Azure DevOps and replace it on your profile.",
-            cid,
-            "bad",
-        )
-    if expires_on and (expires_on - now).days < EXPIRY_WARNING_DAYS:
-        days = max((expires_on - now).days, 0)
-        return Banner(
-            "expiring",
-            f"Your personal ALM token expires in {days} days ({expires_on:%d %b %Y}).",
-            "Create a new token with a 12-month expiry and replace it on your profile before then.",
-            cid,
-        )
-    if credential.status == AlmCredential.Status.UNVERIFIED:
-        return Banner(
-            "unverified",
-            "Your personal ALM token has not been verified yet.",
-            "Azure DevOps could not be reached when you saved it. Test it on your profile.",
-            cid,
-        )
+        case State.UNVERIFIED:
+            return Banner(
+                "unverified",
+                "Your personal ALM token has not been verified yet.",
+                "Azure DevOps could not be reached when you saved it, so it is not used yet. Test it on your "
+                "profile.",
+                cid,
+            )
+        case State.EXPIRING:
+            return Banner(
+                "expiring",
+                f"Your personal ALM token expires in {state.days_left} days ({state.expires_on:%d %b %Y}).",
+                "Create a new token with a 12-month expiry and replace it on your profile before then.",
+                cid,
+            )
     return None

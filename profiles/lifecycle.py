@@ -23,8 +23,10 @@ from alm import exceptions as ado
 from alm.fields import is_unreadable
 from alm.models import AlmConnection
 from alm.services import check_connection, check_token
+from alm.token_state import State, expiry_notice
 from profiles.models import AlmCredential, JobLock, TokenNotice
 from profiles.services import CheckOutcome, record_outcome, token_problems
+from profiles.state import credential_state
 
 logger = logging.getLogger(__name__)
 
@@ -110,17 +112,6 @@ def _notify_once(*, connection, subject: str, event: str, token_saved_at: dateti
     return notice is not None
 
 
-def _expiry_event(expires_on: datetime | None, now: datetime) -> str | None:
-    if expires_on is None or expires_on <= now:
-        return None
-    left = expires_on - now
-    if left <= timedelta(days=3):
-        return TokenNotice.Event.EXPIRES_3
-    if left <= timedelta(days=14):
-        return TokenNotice.Event.EXPIRES_14
-    return None
-
-
 def _check_with_backoff(check: Callable[[], object], *, sleep: Callable[[float], None]) -> object:
     try:
         return check()
@@ -130,15 +121,19 @@ def _check_with_backoff(check: Callable[[], object], *, sleep: Callable[[float],
 
 
 def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]):
-    """Ask Azure DevOps about one user's token. Network only, so it can run in a worker thread."""
+    """Ask Azure DevOps about one user's token. Network only, so it can run in a worker thread.
 
-    if is_unreadable(credential.token):
+    A token verified for another address (the connection moved) is not sent anywhere: its owner
+    re-tests it. An unreadable one cannot be sent.
+    """
+    if credential_state(credential).state in (State.UNREADABLE, State.RETEST):
         return None
     try:
         report = _check_with_backoff(
-            lambda: check_token(connection=credential.connection, token=credential.token), sleep=sleep
+            lambda: check_token(connection=credential.connection, token=credential.token, bound_to=credential.origin),
+            sleep=sleep,
         )
-    except ado.AdoError as error:
+    except ado.AlmlinkError as error:
         return CheckOutcome(connection_id=credential.connection_id, error=error, tested_saved_token=True)
     problems, foreign = token_problems(user=credential.user, report=report)
     return CheckOutcome(
@@ -152,7 +147,6 @@ def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]):
 
 def _record_user(credential: AlmCredential, outcome) -> str:
     """Store what the check learned; returns working | rejected | unreachable | unreadable."""
-
     if outcome is None:
         return "unreadable"
     if outcome.transient:
@@ -165,10 +159,11 @@ def _user_notices(credential: AlmCredential, now: datetime) -> int:
     user = credential.user
     context = {"user": user, "connection": credential.connection, "credential": credential}
     subject_key = f"user:{user.pk}"
-    if credential.status == AlmCredential.Status.REJECTED:
+    state = credential_state(credential, now=now)
+    if state.blocks and state.state is not State.UNREADABLE:
         event, subject = TokenNotice.Event.REJECTED, "Your Azure DevOps token for almlink no longer works"
     else:
-        event = _expiry_event(credential.expires_on, now)
+        event = expiry_notice(credential.expires_on, now=now)
         subject = f"Your Azure DevOps token for almlink expires on {credential.expires_on:%d %b %Y}" if event else ""
     if not event:
         return 0
@@ -195,7 +190,7 @@ def _service_notices(connection, now: datetime) -> int:
         event = TokenNotice.Event.REJECTED
         subject = f"almlink: the service account token of {connection.name} no longer works"
     else:
-        event = _expiry_event(connection.last_test_expires_on, now)
+        event = expiry_notice(connection.last_test_expires_on, now=now)
         subject = f"almlink: the service account token of {connection.name} expires soon" if event else ""
     if not event:
         return 0
@@ -241,7 +236,7 @@ def check_all_tokens(
     for connection in connections:
         if connection.service_token and not is_unreadable(connection.service_token):
             # check_connection records the outcome itself, and leaves it alone when Azure DevOps is unreachable.
-            with suppress(ado.AdoError):
+            with suppress(ado.AlmlinkError):
                 _check_with_backoff(lambda c=connection: check_connection(connection=c), sleep=sleep)
             connection.refresh_from_db()
         summary.checked += 1

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.functional import cached_property
 
 from alm.fields import EncryptedTokenField, is_unreadable
-
-EXPIRY_WARNING_DAYS = 14
 
 
 class AlmCredential(models.Model):
@@ -19,6 +14,8 @@ class AlmCredential(models.Model):
         WORKING = "working", "Working"
         REJECTED = "rejected", "Rejected"
         UNVERIFIED = "unverified", "Unverified"
+        # Azure DevOps says the token is someone else's (at a test, or by the name it put on a change).
+        FOREIGN = "foreign", "Another person's token"
 
     class RejectedReason(models.TextChoices):
         EXPIRED = "expired", "Expired"
@@ -43,6 +40,10 @@ class AlmCredential(models.Model):
     rejected_message = models.CharField(max_length=500, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
 
+    # The connection URL the token was saved or last verified against. A token is only ever sent there:
+    # when the connection moves, the person re-tests it before it travels anywhere (alm.token_state).
+    origin = models.CharField("verified for address", max_length=500, blank=True)
+
     saved_at = models.DateTimeField(default=timezone.now)
     last_verified_at = models.DateTimeField(null=True, blank=True)
 
@@ -58,6 +59,7 @@ class AlmCredential(models.Model):
         "rejected_message",
         "rejected_at",
         "last_verified_at",
+        "origin",
     )
 
     class Meta:
@@ -75,45 +77,6 @@ class AlmCredential(models.Model):
     @property
     def is_unreadable(self) -> bool:
         return is_unreadable(self.token)
-
-    @property
-    def is_working(self) -> bool:
-        return self.status == self.Status.WORKING and not self.is_unreadable and not self.is_expired
-
-    @property
-    def is_expired(self) -> bool:
-        return self.expires_on is not None and self.expires_on <= timezone.now()
-
-    @cached_property
-    def state(self) -> str:
-        """One word for people and filters: unreadable, rejected, unverified, expiring or working."""
-        if self.is_unreadable:
-            return "unreadable"
-        if self.status == self.Status.REJECTED or self.is_expired:
-            return "rejected"
-        if self.status == self.Status.UNVERIFIED:
-            return "unverified"
-        if self.expires_soon:
-            return "expiring"
-        return "working"
-
-    @property
-    def state_label(self) -> str:
-        return {
-            "unreadable": "Re-enter your token",
-            "rejected": "Expired" if self.is_expired else "Rejected",
-            "unverified": "Not verified yet",
-            "expiring": "Expires soon",
-            "working": "Working",
-        }[self.state]
-
-    @property
-    def expires_soon(self) -> bool:
-        return (
-            self.expires_on is not None
-            and not self.is_expired
-            and (self.expires_on - timezone.now() <= timedelta(days=EXPIRY_WARNING_DAYS))
-        )
 
 
 class TokenNotice(models.Model):

@@ -9,9 +9,11 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 
 from alm.models import AlmConnection
+from alm.token_state import State
 from profiles.models import AlmCredential
+from profiles.state import credential_state
 
-STATES = ("missing", "working", "expiring", "rejected", "unverified", "unreadable")
+STATES = tuple(State)
 
 
 @dataclass(frozen=True)
@@ -26,10 +28,6 @@ class OverviewRow:
     last_verified_at: datetime | None
 
 
-def credential_state(credential: AlmCredential | None) -> str:
-    return "missing" if credential is None else credential.state
-
-
 def overview(*, state: str | None = None, connection_id: int | None = None) -> tuple[list[OverviewRow], Counter]:
     """Every active user and connection with its state (filtered), and the counts per state (unfiltered)."""
     connections = list(AlmConnection.objects.defer("service_token").order_by("-is_default", "name"))
@@ -40,7 +38,9 @@ def overview(*, state: str | None = None, connection_id: int | None = None) -> t
     for connection in connections:
         for user in users:
             credential = saved.get((user.pk, connection.pk))
-            current = credential_state(credential)
+            if credential is not None:
+                credential.user, credential.connection = user, connection
+            current = str(credential_state(credential).state)
             counts[current] += 1
             if (state and current != state) or (connection_id and connection.pk != connection_id):
                 continue

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -22,7 +21,7 @@ from profiles.models import AlmCredential
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from alm.client import TokenReport
+    from alm.check import TokenReport
 
 # Failures that are not the token's fault: the user may save it unverified, and a saved
 # credential's status is left alone.
@@ -49,7 +48,7 @@ class CheckOutcome:
     """What Test Connection found, ready to show. Never holds the token."""
     connection_id: int
     report: TokenReport | None = None
-    error: ado.AdoError | None = None
+    error: ado.AlmlinkError | None = None
     problems: tuple[str, ...] = ()
     foreign_owner: bool = False
     tested_saved_token: bool = False
@@ -63,7 +62,7 @@ class CheckOutcome:
     @property
     def transient(self) -> bool:
         """Azure DevOps could not be asked; nothing is known about the token itself."""
-        return isinstance(self.error, TRANSIENT_ERRORS)
+        return self.error is not None and self.error.is_transient
 
 
 def check_rate_limit(*, user: AbstractBaseUser) -> None:
@@ -135,7 +134,7 @@ def check_credential(*, user: AbstractBaseUser, connection: AlmConnection, token
     started = time.monotonic()
     try:
         report = check_token(connection=connection, token=token)
-    except ado.AdoError as error:
+    except ado.AlmlinkError as error:
         outcome = CheckOutcome(
             connection_id=connection.pk,
             error=error,
@@ -158,17 +157,37 @@ def check_credential(*, user: AbstractBaseUser, connection: AlmConnection, token
     return outcome
 
 
+@sensitive_variables("credential")
+def verify_credential(*, credential: AlmCredential) -> None:
+    """Ask Azure DevOps whose a saved token is, at the address it was saved for, and store the answer."""
+    try:
+        report = check_token(connection=credential.connection, token=credential.token, bound_to=credential.origin)
+    except ado.AlmlinkError as error:
+        record_outcome(credential=credential, outcome=CheckOutcome(connection_id=credential.connection_id, error=error))
+        return
+    problems, foreign = token_problems(user=credential.user, report=report)
+    outcome = CheckOutcome(
+        connection_id=credential.connection_id, report=report, problems=problems, foreign_owner=foreign
+    )
+    record_outcome(credential=credential, outcome=outcome)
+
+
 def record_outcome(*, credential: AlmCredential, outcome: CheckOutcome) -> None:
     """Store what a test of the saved token learned; transient failures change nothing."""
     if outcome.transient:
         return
     if outcome.error is not None:
-        mark_rejected(credential=credential, error=outcome.error)
+        # Only Azure DevOps' own refusal says something about the token; a local refusal says nothing.
+        if isinstance(outcome.error, ado.AdoError):
+            mark_rejected(credential=credential, error=outcome.error)
         return
     if outcome.report is None:
         return
     _apply_report(credential, outcome.report)
-    if outcome.problems and not outcome.foreign_owner:
+    if outcome.foreign_owner:
+        # Azure DevOps named someone else: the token never acts, and the page names its owner.
+        credential.status = AlmCredential.Status.FOREIGN
+    elif outcome.problems:
         credential.status = AlmCredential.Status.REJECTED
         credential.rejected_reason = AlmCredential.RejectedReason.PERMISSIONS
         credential.rejected_message = outcome.problems[0][:500]
@@ -176,10 +195,8 @@ def record_outcome(*, credential: AlmCredential, outcome: CheckOutcome) -> None:
     _write_back(credential, AlmCredential.LEARNED_FIELDS)
 
 
-
-
 def _apply_report(credential: AlmCredential, report: TokenReport) -> None:
-    now = timezone.now()
+    """What a successful test learned; the token is verified at the connection's current address."""
     credential.ado_id = report.identity.id
     credential.ado_display_name = report.identity.display_name
     credential.ado_email = report.identity.email or ""
@@ -189,10 +206,20 @@ def _apply_report(credential: AlmCredential, report: TokenReport) -> None:
     credential.rejected_reason = ""
     credential.rejected_message = ""
     credential.rejected_at = None
-    credential.last_verified_at = now
+    credential.last_verified_at = timezone.now()
+    credential.origin = credential.connection.url
 
 
-def mark_rejected(*, credential: AlmCredential, error: ado.AdoError) -> None:
+def mark_foreign(*, credential: AlmCredential, identity_name: str) -> None:
+    """Azure DevOps put another identity's name on a change made with this token: it never acts again."""
+    credential.status = AlmCredential.Status.FOREIGN
+    credential.ado_display_name = identity_name[:255]
+    credential.ado_id = ""
+    credential.ado_email = ""
+    _write_back(credential, ["status", "ado_display_name", "ado_id", "ado_email"])
+
+
+def mark_rejected(*, credential: AlmCredential, error: ado.AlmlinkError) -> None:
     """Azure DevOps refused the saved token itself: keep it (the user decides), but say so everywhere."""
     reason = AlmCredential.RejectedReason.INVALID
     if isinstance(error, ado.TokenExpired):
@@ -241,30 +268,18 @@ def save_credential(
 # named `values`, which an error report would otherwise show.
 @sensitive_variables()
 def _store(*, user: AbstractBaseUser, connection: AlmConnection, token: str, outcome: CheckOutcome) -> AlmCredential:
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                credential = AlmCredential.objects.select_for_update().filter(
-                    user=user, connection=connection
-                ).first() or AlmCredential(user=user, connection=connection)
-                credential.token = token
-                credential.saved_at = timezone.now()
-                if outcome.report is not None:
-                    _apply_report(credential, outcome.report)
-                else:
-                    credential.status = AlmCredential.Status.UNVERIFIED
-                    credential.rejected_reason = ""
-                    credential.rejected_message = ""
-                    credential.rejected_at = None
-                    credential.last_verified_at = None
-                    credential.permissions = []
-                    credential.expires_on = None
-                credential.save()
-                return credential
-        except IntegrityError:
-            # Another request created the row first (simultaneous saves); update that one instead.
-            continue
-    raise CredentialError("The token could not be saved because of simultaneous saves. Try again.", code="busy")
+    """Save the token with what its test learned; a replaced token's learned facts never carry over."""
+    credential = AlmCredential(user=user, connection=connection, token=token, saved_at=timezone.now())
+    if outcome.report is not None:
+        _apply_report(credential, outcome.report)
+    else:
+        credential.status = AlmCredential.Status.UNVERIFIED
+        # It was offered to this address when its test could not get an answer.
+        credential.origin = connection.url
+    values = {name: getattr(credential, name) for name in ("token", "saved_at", *AlmCredential.LEARNED_FIELDS)}
+    # Simultaneous saves (two tabs) end with one row: update_or_create locks it or retries the insert.
+    credential, _created = AlmCredential.objects.update_or_create(user=user, connection=connection, defaults=values)
+    return credential
 
 
 def remove_credential(*, user: AbstractBaseUser, connection: AlmConnection) -> bool:

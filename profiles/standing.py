@@ -1,39 +1,23 @@
-"""Where the signed-in user stands with each ALM connection: one hand-written query per request.
+"""Where the signed-in user stands with each ALM connection, read once per request.
 
-The banner (every page), the profile and the ALM Credentials page all need the connections and
-the user's credential for each. They share one query per request, memoised on the request. It is
-written by hand because it runs on every page: Django's compile step for the equivalent ORM query
-(a FilteredRelation join) cost several times the query itself (`make bench` measures it). Rows
-are turned into model instances with Django's own converters, so SQLite and PostgreSQL behave alike.
+The banner (every page), the profile and the ALM Credentials page all need the connections and the
+user's credential for each, with its state. Two plain queries, memoised on the request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
-from typing import TYPE_CHECKING, Any
-
-from django.db import connections
+from typing import TYPE_CHECKING
 
 from alm.models import AlmConnection
+from alm.token_state import TokenState
+from profiles import state as states
 from profiles.models import AlmCredential
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from django.http import HttpRequest
 
-
-CONNECTION_FIELDS = (
-    "id",
-    "name",
-    "kind",
-    "url",
-    "default_project",
-    "is_default",
-    "allow_service_account_fallback",
-    "last_test_identity_name",
-)
-CREDENTIAL_FIELDS = ("id", "user_id", "connection_id", "token", *AlmCredential.LEARNED_FIELDS, "saved_at")
 REQUEST_ATTRIBUTE = "_alm_standings"
 
 
@@ -41,52 +25,34 @@ REQUEST_ATTRIBUTE = "_alm_standings"
 class Standing:
     connection: AlmConnection
     credential: AlmCredential | None
+    state: TokenState
+
+    @property
+    def label(self) -> str:
+        return states.label(self.state)
+
+    @property
+    def tone(self) -> str:
+        return states.tone(self.state)
+
+    @property
+    def is_own(self) -> bool:
+        return self.credential is not None and states.is_own_token(self.credential)
 
 
-@cache
-def _plan(alias: str) -> tuple[str, list[tuple[Any, list[Any]]]]:
-    """The SQL and, per column, Django's converters for it (built once per process and database)."""
-    db = connections[alias]
-    quote = db.ops.quote_name
-    columns, converters = [], []
-    for model, prefix, names in ((AlmConnection, "c", CONNECTION_FIELDS), (AlmCredential, "p", CREDENTIAL_FIELDS)):
-        for name in names:
-            field = next(f for f in model._meta.concrete_fields if f.attname == name)
-            columns.append(f"{prefix}.{quote(field.column)}")
-            column = field.get_col(model._meta.db_table)
-            converters.append((column, db.ops.get_db_converters(column) + field.get_db_converters(db)))
-    sql = (
-        f"SELECT {', '.join(columns)} FROM {quote(AlmConnection._meta.db_table)} c "  # noqa: S608 - names from _meta
-        f"LEFT JOIN {quote(AlmCredential._meta.db_table)} p ON p.{quote('connection_id')} = c.{quote('id')} "
-        f"AND p.{quote('user_id')} = %s ORDER BY c.{quote('is_default')} DESC, c.{quote('name')}"
-    )
-    return sql, converters
-
-
-def standings_for(user: AbstractBaseUser, *, alias: str = "default") -> list[Standing]:
-    """Every connection (the default first) with the user's credential for it, in one query."""
-    sql, converters = _plan(alias)
-    db = connections[alias]
-    with db.cursor() as cursor:
-        cursor.execute(sql, [user.pk])
-        rows = cursor.fetchall()
-    standings = []
-    split = len(CONNECTION_FIELDS)
-    for row in rows:
-        values = []
-        for value, (column, functions) in zip(row, converters, strict=True):
-            if value is not None:
-                for function in functions:
-                    value = function(value, column, db)
-            values.append(value)
-        connection = AlmConnection.from_db(alias, CONNECTION_FIELDS, values[:split])
-        credential = None
-        if values[split] is not None:
-            credential = AlmCredential.from_db(alias, CREDENTIAL_FIELDS, values[split:])
+def standings_for(user: AbstractBaseUser) -> list[Standing]:
+    """Every connection (the default first) with the user's credential for it and its state."""
+    # The service token is not needed to show a standing, so it is not loaded (nor decrypted).
+    connections = list(AlmConnection.objects.defer("service_token"))
+    credentials = {credential.connection_id: credential for credential in AlmCredential.objects.filter(user=user)}
+    result = []
+    for connection in connections:
+        credential = credentials.get(connection.pk)
+        if credential is not None:
             credential.connection = connection
             credential.user = user
-        standings.append(Standing(connection, credential))
-    return standings
+        result.append(Standing(connection, credential, states.credential_state(credential)))
+    return result
 
 
 def standings(request: HttpRequest) -> list[Standing]:

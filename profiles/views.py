@@ -35,6 +35,7 @@ def _blocks(request: HttpRequest, *, form: TokenForm | None = None, outcome=None
             {
                 "connection": connection,
                 "credential": standing.credential,
+                "standing": standing,
                 "form": form if posted else TokenForm(initial={"connection": connection.pk}),
                 "outcome": outcome if posted else None,
                 "permission_rows": services.permission_rows(outcome.report if posted and outcome else None),

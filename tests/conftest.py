@@ -79,3 +79,13 @@ def alice_credential(alice, connection, alice_pat):
     credential, outcome = save_credential(user=alice, connection=connection, token=alice_pat)
     assert credential is not None, outcome
     return credential
+
+
+@pytest.fixture
+def listener():
+    """A loopback host that records every request's Authorization header (tests.helpers.Listener)."""
+    from tests.helpers import Listener
+
+    server = Listener()
+    yield server
+    server.close()

@@ -64,3 +64,48 @@ def text_of(html: str) -> str:
     from html import unescape
 
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).replace(" ,", ",").replace(" .", ".")
+
+
+class Listener:
+    """A loopback HTTP server that answers 404 to everything and records the Authorization of each request.
+
+    Stands for a host an attacker controls: tests count what reaches it.
+    """
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.authorizations: list[str] = []
+        listener = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                listener.authorizations.append(self.headers.get("Authorization", ""))
+                body = b"not here"
+                self.send_response(404)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = do_OPTIONS = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self, path: str = "/fabrikam") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    @property
+    def requests_with_a_token(self) -> int:
+        return sum(1 for value in self.authorizations if value)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

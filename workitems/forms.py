@@ -30,3 +30,13 @@ class WorkItemEditForm(forms.Form):
     def __init__(self, *args: object, states: tuple[str, ...], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["state"].choices = [(s, s) for s in states]
+
+    def change(self) -> dict[str, object]:
+        """The change to make, as `workitems.services.update_work_item` takes it."""
+        data = self.cleaned_data
+        return {
+            "rev": data["rev"],
+            "title": data["title"],
+            "state": data["state"],
+            "expected_actor": data["actor"] or None,
+        }

@@ -22,12 +22,15 @@ class AuditRecord(models.Model):
     work_item_id = models.PositiveIntegerField()
     # "update", "delete", ...
     action = models.CharField(max_length=32)
-    # "success", "conflict", "rejected", "failed", "refused"
+    # "success", "conflict", "rejected", "failed", "refused", "mismatch" (recorded under another identity)
     outcome = models.CharField(max_length=16)
     # "user" or "service_account"; empty when no token acted (refused before any call).
     actor_kind = models.CharField(max_length=32, blank=True)
     ado_identity = models.CharField("Azure DevOps identity", max_length=255, blank=True)
     ado_identity_id = models.CharField(max_length=64, blank=True)
+    # The identity Azure DevOps itself recorded the change under (System.ChangedBy, or who deleted it).
+    recorded_as = models.CharField("recorded by Azure DevOps as", max_length=255, blank=True)
+    recorded_as_id = models.CharField(max_length=64, blank=True)
     detail = models.CharField(max_length=500, blank=True)
     # Azure DevOps's ActivityId of the call, for a support ticket.
     activity_id = models.CharField(max_length=64, blank=True)

@@ -3,28 +3,36 @@
 One decision point, `actor_for`, picks the token for every change; views never pick a token.
 A user's token that Azure DevOps rejects during a change is never replaced by the service
 account's (that would record someone else's name on the change): the credential is marked
-rejected and the user is told.
+rejected and the user is told. Only a token that may act (alm.token_state) ever acts; one saved
+unverified is verified first. After every change, the identity Azure DevOps recorded is compared
+with the one the page promised.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
 from alm import exceptions as ado
-from alm.client import AdoClient, WorkItem
-from alm.connection_urls import address_policy
+from alm.client import AdoClient
+from alm.exceptions import AlmlinkError
 from alm.fields import is_unreadable
 from alm.models import AlmConnection
+from alm.services import client_for
+from alm.token_state import State, TokenState
+from alm.types import IdentityRef, WorkItem
 from profiles.models import AlmCredential
-from profiles.services import mark_rejected
+from profiles.services import mark_foreign, mark_rejected, verify_credential
+from profiles.state import credential_state, is_own_token
 from workitems.models import AuditRecord
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+
+T = TypeVar("T")
 
 LIST_FIELDS = (
     "System.Id",
@@ -49,83 +57,140 @@ ALL_STATES = tuple(dict.fromkeys(s for states in STATES_BY_TYPE.values() for s i
 MAX_PAGE_SIZE = 1000
 
 # Failures that say something about the token itself.
-TOKEN_FAILURES = (ado.TokenRejected, ado.TokenExpired, ado.PermissionMissing)
+TOKEN_FAILURES = ado.TOKEN_FAULTS
 
 
-class ActingRefused(Exception):
+class ActingRefused(AlmlinkError):
     """No token may act for this user here; `message` says what to do."""
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+
+
+class ChangedAsSomeoneElse(AlmlinkError):
+    """Azure DevOps recorded a change under another identity than the one the page promised."""
+
+    code = "identity_mismatch"
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Whose token acts: the user's own, or the connection's service account."""
+    """Whose token acts: the user's own, or the connection's service account.
+
+    `identity_id` and `identity_email` are what Azure DevOps said about the token at its last check:
+    the identity the page promises, and that every change is compared with afterwards.
+    """
+
     kind: str  # "user" | "service_account"
     display_name: str
     connection: AlmConnection
     token: str = field(repr=False)
     credential: AlmCredential | None = field(default=None, repr=False)
+    own: bool = False  # Azure DevOps said the token is the signed-in person's own
+    identity_id: str = ""
+    identity_email: str = ""
 
     @property
     def is_user(self) -> bool:
         return self.kind == "user"
 
     def describe(self) -> str:
-        if self.is_user:
+        if self.is_user and self.own:
             return f"as you, {self.display_name}"
+        if self.is_user:
+            return f"as {self.display_name}, the owner of the token you saved"
         return f"as {self.display_name}, because you have no working personal token"
 
+    def is_recorded_as(self, identity: IdentityRef | None) -> bool:
+        """Whether the identity Azure DevOps put on a change is the one this actor promised."""
+        if identity is None:
+            return True  # nothing to compare: an older server that names nobody
+        if self.identity_id and identity.id:
+            return identity.id.lower() == self.identity_id.lower()
+        if self.identity_email and identity.unique_name:
+            return identity.unique_name.strip().lower() == self.identity_email.strip().lower()
+        return identity.display_name == self.display_name
 
-def _usable(credential: AlmCredential | None) -> bool:
-    return (
-        credential is not None
-        and not is_unreadable(credential.token)
-        and credential.status in {credential.Status.WORKING, credential.Status.UNVERIFIED}
-        and not credential.is_expired
-    )
+
+@dataclass(frozen=True)
+class ActorPreview:
+    """Who a change would be recorded as, for the page to say beforehand; `refused` when nobody may act."""
+
+    actor: Actor | None
+    refused: ActingRefused | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.actor.kind if self.actor else ""
+
+
+def _credential(*, user: AbstractBaseUser, connection: AlmConnection) -> AlmCredential | None:
+    credential = AlmCredential.objects.filter(user=user, connection=connection).first()
+    if credential is not None:
+        credential.user, credential.connection = user, connection
+    return credential
+
+
+@sensitive_variables("credential")
+def _verified(credential: AlmCredential) -> TokenState:
+    """A token saved unverified acts for nothing until Azure DevOps has said whose it is: ask now, once."""
+    state = credential_state(credential)
+    if state.state is State.UNVERIFIED:
+        verify_credential(credential=credential)
+        state = credential_state(credential)
+    return state
 
 
 def actor_for(*, user: AbstractBaseUser, connection: AlmConnection, for_change: bool) -> Actor:
-    """Pick the token that acts for `user`: theirs when working, else the service account's if allowed."""
-    credential = AlmCredential.objects.filter(user=user, connection=connection).first()
-    if _usable(credential):
-        name = credential.ado_display_name or user.get_full_name() or user.get_username()
-        return Actor("user", name, connection, credential.token, credential)
+    """Pick the token that acts for `user`: theirs when it may act, else the service account's if allowed."""
+    credential = _credential(user=user, connection=connection)
+    if credential is not None and _verified(credential).may_act:
+        own = is_own_token(credential)
+        name = credential.ado_display_name or (user.get_full_name() or user.get_username() if own else "")
+        return Actor(
+            "user",
+            name or "the owner of your saved token",
+            connection,
+            credential.token,
+            credential,
+            own=own,
+            identity_id=credential.ado_id,
+            identity_email=credential.ado_email,
+        )
     if for_change and not connection.allow_service_account_fallback:
         raise ActingRefused(
             "Changes need your own Azure DevOps token here, and you have no working one. "
             "Add it under Profile → ALM Credentials.",
             code="no_token",
         )
-    if not connection.service_token or is_unreadable(connection.service_token):
+    if not connection.service_token or is_unreadable(connection.service_token) or connection.service_token_moved:
         raise ActingRefused(
-            "The ALM connection's service account token is missing or unreadable. Ask an administrator to "
-            "replace it in the admin.",
+            "The ALM connection's service account token is missing, unreadable or was entered for another "
+            "address. Ask an administrator to enter it again in the admin.",
             code="no_service_token",
         )
-    return Actor("service_account", connection.service_account_name, connection, connection.service_token)
+    identity = connection.last_test_details.get("identity") if isinstance(connection.last_test_details, dict) else None
+    return Actor(
+        "service_account",
+        connection.service_account_name,
+        connection,
+        connection.service_token,
+        identity_id=str((identity or {}).get("id") or ""),
+        identity_email=connection.last_test_identity_email,
+    )
 
 
-def preview_actor(*, user: AbstractBaseUser, connection: AlmConnection) -> Actor | ActingRefused:
+def preview_actor(*, user: AbstractBaseUser, connection: AlmConnection) -> ActorPreview:
     """Who a change would be recorded as, for the page to say beforehand."""
     try:
-        return actor_for(user=user, connection=connection, for_change=True)
+        return ActorPreview(actor_for(user=user, connection=connection, for_change=True))
     except ActingRefused as refused:
-        return refused
+        return ActorPreview(None, refused)
 
 
 @sensitive_variables("actor")
 def client_for_actor(actor: Actor) -> AdoClient:
-    return AdoClient(
-        actor.connection.url,
-        actor.token,
-        timeout=settings.ALM_HTTP_TIMEOUT,
-        kind=actor.connection.kind,
-        addresses=address_policy(actor.connection.kind),
-    )
+    """A client acting with the actor's token, which the client sends only where it was verified."""
+    if actor.credential is not None:
+        return client_for(connection=actor.connection, token=actor.token, bound_to=actor.credential.origin)
+    return client_for(connection=actor.connection)
 
 
 @dataclass(frozen=True)
@@ -214,14 +279,15 @@ def _reject(actor: Actor, error: ado.AdoError) -> None:
 
 def _audit(
     *,
-    user,
+    user: AbstractBaseUser,
     actor: Actor | None,
-    connection,
+    connection: AlmConnection,
     work_item_id: int,
     action: str,
     outcome: str,
     detail: str = "",
     activity_id: str | None = None,
+    recorded_as: IdentityRef | None = None,
 ) -> None:
     AuditRecord.objects.create(
         user=user,
@@ -231,14 +297,36 @@ def _audit(
         outcome=outcome,
         actor_kind=actor.kind if actor else "",
         ado_identity=actor.display_name if actor else "",
-        ado_identity_id=(actor.credential.ado_id if actor and actor.credential else "") or "",
+        ado_identity_id=actor.identity_id if actor else "",
+        recorded_as=_identity_text(recorded_as),
+        recorded_as_id=(recorded_as.id or "") if recorded_as else "",
         detail=detail[:500],
         activity_id=activity_id or "",
     )
 
 
-def _change(*, user, connection, work_item_id: int, action: str, do, expected_actor: str | None = None):
-    """Run one change with the chosen actor; audit every outcome; never retry as someone else."""
+def _identity_text(identity: IdentityRef | None) -> str:
+    if identity is None:
+        return ""
+    if identity.unique_name and identity.unique_name != identity.display_name:
+        return f"{identity.display_name} <{identity.unique_name}>"[:255]
+    return identity.display_name[:255]
+
+
+def _change(
+    *,
+    user: AbstractBaseUser,
+    connection: AlmConnection,
+    work_item_id: int,
+    action: str,
+    do: Callable[[AdoClient], tuple[IdentityRef | None, T]],
+    expected_actor: str | None = None,
+) -> tuple[Actor, T]:
+    """Run one change with the chosen actor; audit every outcome; never retry as someone else.
+
+    `do` returns the identity Azure DevOps recorded the change under, which is compared with the
+    actor the page promised: a mismatch is audited, marks the user's token foreign, and is raised.
+    """
     try:
         actor = actor_for(user=user, connection=connection, for_change=True)
         if expected_actor and actor.kind != expected_actor:
@@ -260,7 +348,9 @@ def _change(*, user, connection, work_item_id: int, action: str, do, expected_ac
         )
         raise
 
-    def record(outcome: str, *, detail: str = "", activity_id: str | None = None) -> None:
+    def record(
+        outcome: str, *, detail: str = "", activity_id: str | None = None, recorded_as: IdentityRef | None = None
+    ) -> None:
         _audit(
             user=user,
             actor=actor,
@@ -270,11 +360,16 @@ def _change(*, user, connection, work_item_id: int, action: str, do, expected_ac
             outcome=outcome,
             detail=detail,
             activity_id=activity_id or client.last_activity_id,
+            recorded_as=recorded_as,
         )
 
-    client = client_for_actor(actor)
     try:
-        result = do(client)
+        client = client_for_actor(actor)
+    except AlmlinkError as error:
+        record("refused", detail=error.message)
+        raise
+    try:
+        recorded_as, result = do(client)
     except ado.AdoError as error:
         if actor.is_user and isinstance(error, TOKEN_FAILURES):
             _reject(actor, error)
@@ -287,7 +382,23 @@ def _change(*, user, connection, work_item_id: int, action: str, do, expected_ac
         raise
     finally:
         client.close()
-    record("success")
+    if not actor.is_recorded_as(recorded_as):
+        shown = _identity_text(recorded_as)
+        promised = "you" if actor.is_user and actor.own else actor.display_name
+        message = (
+            f"Azure DevOps recorded this change under the name {shown}, not as {promised}. "
+            + (
+                "The token you saved belongs to someone else, so it will not be used again: create a token "
+                "while signed in to Azure DevOps as yourself and replace it under Profile → ALM Credentials."
+                if actor.credential is not None
+                else "The service account token belongs to someone else: tell an administrator."
+            )
+        )
+        record("mismatch", detail=message, recorded_as=recorded_as)
+        if actor.credential is not None:
+            mark_foreign(credential=actor.credential, identity_name=shown)
+        raise ChangedAsSomeoneElse(message)
+    record("success", recorded_as=recorded_as)
     return actor, result
 
 
@@ -309,8 +420,8 @@ def update_work_item(
         work_item_id=work_item_id,
         action="update",
         expected_actor=expected_actor,
-        do=lambda client: client.update_work_item(
-            work_item_id, rev=rev, fields=fields, project=connection.default_project
+        do=lambda client: _recorded(
+            client.update_work_item(work_item_id, rev=rev, fields=fields, project=connection.default_project)
         ),
     )
 
@@ -325,6 +436,11 @@ def delete_work_item(
         work_item_id=work_item_id,
         action="delete",
         expected_actor=expected_actor,
-        do=lambda client: client.delete_work_item(work_item_id, project=connection.default_project),
+        do=lambda client: (client.delete_work_item(work_item_id, project=connection.default_project), None),
     )
     return actor
+
+
+def _recorded(item: WorkItem) -> tuple[IdentityRef | None, WorkItem]:
+    """An updated item and the identity Azure DevOps put on the change (System.ChangedBy)."""
+    return item.changed_by, item

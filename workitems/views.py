@@ -2,31 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
-from alm import exceptions as ado
+from alm.exceptions import AlmlinkError, Conflict, http_status
 from alm.models import AlmConnection
 from profiles.limits import limit_ado_calls
 from workitems import services as work
 from workitems.forms import WorkItemEditForm, WorkItemFilterForm
 
-
-def _connection() -> AlmConnection | None:
-    return AlmConnection.objects.default()
+NO_CONNECTION = "No Azure DevOps connection has been set up yet. Ask an administrator to add one."
 
 
-def _problem(request: HttpRequest, message: str, *, status: int = 200) -> HttpResponse:
+def _problem(request: HttpRequest, error: AlmlinkError | str) -> HttpResponse:
+    message = error if isinstance(error, str) else error.message
+    status = 200 if isinstance(error, str) else http_status(error)
     return render(request, "workitems/work_item_problem.html", {"message": message}, status=status)
 
 
+def with_connection(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Give the view the default ALM connection; without one, say so instead."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        connection = AlmConnection.objects.default()
+        if connection is None:
+            return _problem(request, NO_CONNECTION)
+        return view(request, connection, *args, **kwargs)
+
+    return wrapper
+
+
+@require_http_methods(["GET"])
 @limit_ado_calls
-def work_item_list(request: HttpRequest) -> HttpResponse:
-    connection = _connection()
-    if connection is None:
-        return _problem(request, "No Azure DevOps connection has been set up yet. Ask an administrator to add one.")
+@with_connection
+def work_item_list(request: HttpRequest, connection: AlmConnection) -> HttpResponse:
     filters = WorkItemFilterForm(request.GET or None)
     values = filters.cleaned_data if filters.is_valid() else {}
     try:
@@ -38,94 +54,60 @@ def work_item_list(request: HttpRequest) -> HttpResponse:
             page=values.get("page") or 1,
             per_page=values.get("per_page") or 100,
         )
-    except (ado.AdoError, work.ActingRefused) as error:
-        return _problem(request, error.message, status=502 if isinstance(error, ado.AdoError) else 200)
+    except AlmlinkError as error:
+        return _problem(request, error)
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
-        request,
-        "workitems/work_item_list.html",
-        {
-            "connection": connection,
-            "page": page,
-            "filters": filters,
-            "query": query.urlencode(),
-            "actor": work.preview_actor(user=request.user, connection=connection),
-        },
-    )
+    preview = work.preview_actor(user=request.user, connection=connection)
+    context = {"connection": connection, "page": page, "filters": filters, "query": query.urlencode()}
+    return render(request, "workitems/work_item_list.html", {**context, "preview": preview})
 
 
+@require_http_methods(["GET", "POST"])
 @limit_ado_calls
-def work_item_edit(request: HttpRequest, work_item_id: int) -> HttpResponse:
-    connection = _connection()
-    if connection is None:
-        return _problem(request, "No Azure DevOps connection has been set up yet.")
+@with_connection
+def work_item_edit(request: HttpRequest, connection: AlmConnection, work_item_id: int) -> HttpResponse:
     try:
         item, notice = work.get_work_item(user=request.user, connection=connection, work_item_id=work_item_id)
-    except (ado.AdoError, work.ActingRefused) as error:
-        status = 404 if isinstance(error, ado.NotFound) else 502 if isinstance(error, ado.AdoError) else 200
-        return _problem(request, error.message, status=status)
+    except AlmlinkError as error:
+        return _problem(request, error)
+    preview = work.preview_actor(user=request.user, connection=connection)
     states = work.STATES_BY_TYPE.get(item.type, work.ALL_STATES)
-    actor = work.preview_actor(user=request.user, connection=connection)
-    initial = {"title": item.title, "state": item.state, "rev": item.rev, "actor": getattr(actor, "kind", "")}
+    initial = {"title": item.title, "state": item.state, "rev": item.rev, "actor": preview.kind}
     form = WorkItemEditForm(request.POST or None, states=states, initial=initial)
     conflict = None
     if request.method == "POST" and form.is_valid():
         try:
-            actor, _updated = work.update_work_item(
-                user=request.user,
-                connection=connection,
-                work_item_id=work_item_id,
-                rev=form.cleaned_data["rev"],
-                title=form.cleaned_data["title"],
-                state=form.cleaned_data["state"],
-                expected_actor=form.cleaned_data["actor"] or None,
+            actor, _item = work.update_work_item(
+                user=request.user, connection=connection, work_item_id=work_item_id, **form.change()
             )
-        except ado.Conflict as error:
-            conflict = error.message
-            form = WorkItemEditForm(states=states, initial=initial)
-        except (ado.AdoError, work.ActingRefused) as error:
+        except Conflict as error:
+            conflict, form = error.message, WorkItemEditForm(states=states, initial=initial)
+        except AlmlinkError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, f"Work item {work_item_id} saved in Azure DevOps {actor.describe()}.")
             return redirect("work_item_edit", work_item_id=work_item_id)
-    return render(
-        request,
-        "workitems/work_item_edit.html",
-        {
-            "item": item,
-            "form": form,
-            "conflict": conflict,
-            "notice": notice,
-            "connection": connection,
-            "actor": actor,
-        },
-    )
+    context = {"item": item, "form": form, "conflict": conflict, "notice": notice, "connection": connection}
+    return render(request, "workitems/work_item_edit.html", {**context, "preview": preview})
 
 
+@require_http_methods(["GET", "POST"])
 @limit_ado_calls
-def work_item_delete(request: HttpRequest, work_item_id: int) -> HttpResponse:
-    connection = _connection()
-    if connection is None:
-        return _problem(request, "No Azure DevOps connection has been set up yet.")
-    if request.method == "POST":
-        try:
-            actor = work.delete_work_item(
-                user=request.user,
-                connection=connection,
-                work_item_id=work_item_id,
-                expected_actor=request.POST.get("actor") or None,
-            )
-        except (ado.AdoError, work.ActingRefused) as error:
-            messages.error(request, error.message)
-            return redirect("work_item_edit", work_item_id=work_item_id)
-        messages.success(request, f"Work item {work_item_id} moved to the Azure DevOps recycle bin {actor.describe()}.")
-        return redirect(reverse("work_items"))
-    return render(
-        request,
-        "workitems/work_item_delete.html",
-        {
-            "work_item_id": work_item_id,
-            "actor": work.preview_actor(user=request.user, connection=connection),
-        },
-    )
+@with_connection
+def work_item_delete(request: HttpRequest, connection: AlmConnection, work_item_id: int) -> HttpResponse:
+    if request.method == "GET":
+        preview = work.preview_actor(user=request.user, connection=connection)
+        return render(request, "workitems/work_item_delete.html", {"work_item_id": work_item_id, "preview": preview})
+    try:
+        actor = work.delete_work_item(
+            user=request.user,
+            connection=connection,
+            work_item_id=work_item_id,
+            expected_actor=request.POST.get("actor"),
+        )
+    except AlmlinkError as error:
+        messages.error(request, error.message)
+        return redirect("work_item_edit", work_item_id=work_item_id)
+    messages.success(request, f"Work item {work_item_id} moved to the Azure DevOps recycle bin {actor.describe()}.")
+    return redirect("work_items")

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from alm.check import check_token
 from alm.client import AdoClient, is_trusted_location
 from alm.exceptions import (
     Conflict,
@@ -73,7 +74,7 @@ def test_connection_data_names_the_token_owner(ado, make_client, service_token, 
 
 
 def test_every_call_carries_api_version(ado, make_client, service_token):
-    make_client(service_token).check_token(project=PROJECT)
+    check_token(make_client(service_token), project=PROJECT)
 
     records = settled_requests(ado, at_least=7)
     assert all(record.query.get("api-version") for record in records)
@@ -111,7 +112,7 @@ def test_expired_token_raises_token_expired(ado, make_client, alice_token):
     ado.expire_pat(alice_token)
 
     with pytest.raises(TokenExpired) as caught:
-        make_client(alice_token).check_token(project=PROJECT)
+        check_token(make_client(alice_token), project=PROJECT)
 
     assert "expired" in caught.value.message
 
@@ -313,7 +314,7 @@ def test_truncated_answer_is_an_unexpected_answer(ado, make_client, service_toke
 
 
 def test_demo_service_account_holds_all_five_permissions(make_client, service_token):
-    report = make_client(service_token).check_token(project=PROJECT)
+    report = check_token(make_client(service_token), project=PROJECT)
 
     assert report.ok
     assert report.identity.display_name == "ALM Service Account"
@@ -324,7 +325,7 @@ def test_demo_service_account_holds_all_five_permissions(make_client, service_to
 @pytest.mark.parametrize("permission", REQUIRED_PERMISSIONS, ids=lambda permission: permission.key)
 def test_each_probe_detects_its_permission_absent(ado, make_client, carol, permission):
     scopes = " ".join(other.scope for other in REQUIRED_PERMISSIONS if other is not permission)
-    report = make_client(ado.issue_pat(carol, scopes=scopes)).check_token(project=PROJECT)
+    report = check_token(make_client(ado.issue_pat(carol, scopes=scopes)), project=PROJECT)
 
     assert report.missing == (permission,)
     assert not report.ok
@@ -334,20 +335,20 @@ def test_each_probe_detects_its_permission_absent(ado, make_client, carol, permi
 
 @pytest.mark.parametrize("permission", REQUIRED_PERMISSIONS, ids=lambda permission: permission.key)
 def test_each_probe_detects_its_permission_present(ado, make_client, carol, permission):
-    report = make_client(ado.issue_pat(carol, scopes=permission.scope)).check_token(project=PROJECT)
+    report = check_token(make_client(ado.issue_pat(carol, scopes=permission.scope)), project=PROJECT)
 
     granted = {result.permission for result in report.permissions if result.granted}
     assert granted == {permission}
 
 
 def test_full_access_token_holds_everything(ado, make_client, carol):
-    assert make_client(ado.issue_pat(carol, scopes="app_token")).check_token(project=PROJECT).ok
+    assert check_token(make_client(ado.issue_pat(carol, scopes="app_token")), project=PROJECT).ok
 
 
 def test_probes_change_nothing(ado, make_client, service_token):
     before = [ado.work_item("fabrikam", item_id)["rev"] for item_id in range(1, 6)]
 
-    make_client(service_token).check_token(project=PROJECT)
+    check_token(make_client(service_token), project=PROJECT)
 
     assert [ado.work_item("fabrikam", item_id)["rev"] for item_id in range(1, 6)] == before
     assert [project.name for project in make_client(service_token).list_projects()] == ["Fabrikam Fiber"]
@@ -357,7 +358,7 @@ def test_probes_change_nothing(ado, make_client, service_token):
 def test_work_write_is_reported_short_of_manage_when_the_tokens_api_tells(ado, make_client, carol):
     scopes = ALL_SCOPES.replace("vso.work_full", "vso.work_write")
 
-    report = make_client(ado.issue_pat(carol, scopes=scopes)).check_token(project=PROJECT)
+    report = check_token(make_client(ado.issue_pat(carol, scopes=scopes)), project=PROJECT)
 
     result = next(result for result in report.permissions if result.permission is WORK_ITEMS)
     assert result.granted is False
@@ -367,7 +368,7 @@ def test_work_write_is_reported_short_of_manage_when_the_tokens_api_tells(ado, m
 def test_work_write_is_reported_honestly_when_scopes_are_unknown(ado, make_client, carol):
     token = ado.issue_pat(carol, scopes="vso.work_write vso.project_manage")
 
-    report = make_client(token).check_token(project=PROJECT)
+    report = check_token(make_client(token), project=PROJECT)
 
     result = next(result for result in report.permissions if result.permission is WORK_ITEMS)
     assert result.granted is True
@@ -376,7 +377,7 @@ def test_work_write_is_reported_honestly_when_scopes_are_unknown(ado, make_clien
 
 
 def test_work_item_probe_uses_first_project_without_a_default(ado, make_client, service_token):
-    report = make_client(service_token).check_token(project=None)
+    report = check_token(make_client(service_token), project=None)
 
     assert report.ok
     assert "/fabrikam/Fabrikam Fiber/_apis/wit/workitems/$Task" in api_paths(ado, "POST")
@@ -390,7 +391,7 @@ def test_expiry_read_from_the_token_named_almlink(ado, make_client, carol):
     ado.issue_pat(carol, scopes="vso.code", display_name="git on laptop")
     token = ado.issue_pat(carol, scopes=ALL_SCOPES, valid_to=valid_to, display_name="AlmLink")
 
-    report = make_client(token).check_token(project=PROJECT)
+    report = check_token(make_client(token), project=PROJECT)
 
     assert report.token_name == "AlmLink"
     assert abs((report.expires_on - valid_to).total_seconds()) < 1
@@ -400,7 +401,7 @@ def test_expiry_read_from_the_token_named_almlink(ado, make_client, carol):
 def test_expiry_of_single_unnamed_token_is_known(ado, make_client, carol):
     token = ado.issue_pat(carol, scopes=ALL_SCOPES, display_name="my token")
 
-    report = make_client(token).check_token(project=PROJECT)
+    report = check_token(make_client(token), project=PROJECT)
 
     assert report.expires_on is not None
     assert report.token_name == "my token"
@@ -410,7 +411,7 @@ def test_expiry_picked_by_scopes_among_several_unnamed_tokens(ado, make_client, 
     ado.issue_pat(carol, scopes="vso.tokens", display_name="other")
     token = ado.issue_pat(carol, scopes=ALL_SCOPES, display_name="mine")
 
-    report = make_client(token).check_token(project=PROJECT)
+    report = check_token(make_client(token), project=PROJECT)
 
     assert report.token_name == "mine"
 
@@ -419,7 +420,7 @@ def test_expiry_unknown_when_two_almlink_tokens_look_alike(ado, make_client, car
     ado.issue_pat(carol, scopes=ALL_SCOPES)
     token = ado.issue_pat(carol, scopes=ALL_SCOPES)
 
-    report = make_client(token).check_token(project=PROJECT)
+    report = check_token(make_client(token), project=PROJECT)
 
     assert report.expires_on is None
     assert "2 valid tokens" in report.expiry_note
@@ -428,7 +429,7 @@ def test_expiry_unknown_when_two_almlink_tokens_look_alike(ado, make_client, car
 def test_expiry_unknown_without_tokens_permission(ado, make_client, carol):
     scopes = ALL_SCOPES.replace("vso.tokens", "")
 
-    report = make_client(ado.issue_pat(carol, scopes=scopes)).check_token(project=PROJECT)
+    report = check_token(make_client(ado.issue_pat(carol, scopes=scopes)), project=PROJECT)
 
     assert report.expires_on is None
     assert "Tokens permission" in report.expiry_note
@@ -438,7 +439,7 @@ def test_expiry_unknown_without_tokens_permission(ado, make_client, carol):
 
 
 def test_cloud_services_are_found_through_resource_areas(ado, make_client, service_token):
-    make_client(service_token).check_token(project=PROJECT)
+    check_token(make_client(service_token), project=PROJECT)
 
     paths = api_paths(ado)
     assert "/_vssps/fabrikam/_apis/Token/SessionTokens" in paths
@@ -448,8 +449,8 @@ def test_cloud_services_are_found_through_resource_areas(ado, make_client, servi
 
 
 def test_resource_areas_are_looked_up_once_per_connection(ado, make_client, service_token, alice_token):
-    make_client(service_token).check_token(project=PROJECT)
-    make_client(alice_token).check_token(project=PROJECT)
+    check_token(make_client(service_token), project=PROJECT)
+    check_token(make_client(alice_token), project=PROJECT)
 
     assert api_paths(ado).count("/fabrikam/_apis/ResourceAreas") == 1
 
@@ -462,7 +463,7 @@ def test_server_collection_serves_everything_itself(ado, make_client, carol):
     url = ado.org_url("DefaultCollection")
     assert url.endswith("/tfs/DefaultCollection")
 
-    report = make_client(token, url=url, kind="server").check_token(project=None)
+    report = check_token(make_client(token, url=url, kind="server"), project=None)
 
     assert report.ok
     paths = api_paths(ado)
@@ -498,12 +499,12 @@ def test_server_locations_must_stay_on_the_same_host_and_port():
 def test_token_check_costs_about_one_round_trip(ado, make_client, service_token):
     latency = 0.3
     client = make_client(service_token)
-    client.check_token(project=PROJECT)  # the service locations are discovered once per connection
+    check_token(client, project=PROJECT)  # the service locations are discovered once per connection
     ado.clear_requests()
     ado.set_fault("latency", seconds=latency)
 
     started = time.monotonic()
-    report = client.check_token(project=PROJECT)
+    report = check_token(client, project=PROJECT)
     elapsed = time.monotonic() - started
 
     assert report.ok
@@ -649,7 +650,7 @@ def test_rate_limit_warning_on_success_is_logged_not_raised(ado, make_client, se
 
 
 def test_unknown_default_project_leaves_work_items_undetermined(make_client, service_token):
-    report = make_client(service_token).check_token(project="No Such Project")
+    report = check_token(make_client(service_token), project="No Such Project")
 
     result = next(result for result in report.permissions if result.permission is WORK_ITEMS)
     assert result.granted is None

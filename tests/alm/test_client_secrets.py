@@ -9,6 +9,7 @@ import traceback
 
 import pytest
 
+from alm.check import check_token
 from alm.exceptions import AdoError
 from tests.alm.conftest import ALL_SCOPES, PROJECT
 
@@ -105,7 +106,7 @@ def test_token_absent_from_debug_logs(ado, make_client, service_token, caplog):
         caplog.set_level(logging.DEBUG, logger=name)
 
     client = make_client(service_token)
-    client.check_token(project=PROJECT)
+    check_token(client, project=PROJECT)
     client.update_work_item(2, rev=client.get_work_item(2, project=PROJECT).rev, fields={"System.Title": "y"})
     failures(ado, make_client, service_token)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from html import unescape
 from http import HTTPStatus
 
 import pytest
@@ -171,15 +172,57 @@ def test_replacing_the_token_tests_and_stores_the_new_one(admin_client, ado, con
     assert connection.last_test_identity_name == "Alice Example"
 
 
-def test_changing_the_url_retests_the_saved_token(admin_client, ado, connection, carol):
-    ado.add_org("contoso")
-
-    response = admin_client.post(change_url(connection), form_data(ado, url=ado.org_url("contoso")))
+def test_changing_the_url_without_the_token_is_refused_and_sends_nothing(admin_client, ado, connection, listener):
+    response = admin_client.post(change_url(connection), form_data(ado, url=listener.url()))
 
     assert response.status_code == HTTPStatus.OK
-    assert "not accepted by this organization" in response.content.decode()
+    assert "type the service account token again" in response.content.decode()
+    assert listener.authorizations == []
     connection.refresh_from_db()
     assert connection.url == ado.org_url("fabrikam")
+
+
+def test_url_pasted_with_user_info_is_refused_and_not_shown_back(admin_client, ado, connection):
+    response = admin_client.post(
+        change_url(connection), form_data(ado, url="https://someone:secret-looking-part@dev.azure.com/fabrikam")
+    )
+
+    html = response.content.decode()
+    assert "Remove the user name and password from the URL" in html
+    assert "secret-looking-part" not in html
+    assert 'value="https://dev.azure.com/fabrikam"' in html
+
+
+def test_organization_name_error_does_not_quote_the_text(admin_client, ado, connection):
+    response = admin_client.post(change_url(connection), form_data(ado, url="https://dev.azure.com/abc$defghijk"))
+
+    assert "is not an organization name" in response.content.decode()
+    assert "abc$defghijk" not in response.content.decode().replace('value="https://dev.azure.com/abc$defghijk"', "")
+
+
+def test_test_button_tests_unsaved_edits_and_keeps_them(admin_client, ado, connection):
+    data = form_data(ado, default_project="No Such Project", _test_connection="1")
+
+    response = admin_client.post(change_url(connection), data)
+
+    html = response.content.decode()
+    assert "Tested only, nothing was saved" in html
+    assert 'value="No Such Project"' in html
+    connection.refresh_from_db()
+    assert connection.default_project == PROJECT
+
+
+def test_add_form_lists_the_five_permissions(admin_client):
+    html = unescape(admin_client.get(reverse("admin:alm_almconnection_add")).content.decode())
+
+    for words in (
+        "Member Entitlement Management: Read",
+        "Project and Team: Read, write, & manage",
+        "Token Administration: Read & manage",
+        "Tokens: Read & manage",
+        "Work Items: Read, write, & manage",
+    ):
+        assert words in html
 
 
 def test_change_page_offers_replace_token_and_test_button(admin_client, connection):
@@ -187,7 +230,7 @@ def test_change_page_offers_replace_token_and_test_button(admin_client, connecti
 
     assert "Replace token" in html
     assert "Leave blank to keep the saved token" in html
-    assert f'action="{check_url(connection)}"' in html
+    assert 'name="_test_connection"' in html
     assert "Test connection" in html
 
 
@@ -235,7 +278,7 @@ def test_test_button_marks_missing_permission_with_a_cross(admin_client, ado, co
     html = admin_client.post(check_url(connection), follow=True).content.decode()
 
     assert "✗ missing" in html
-    assert "add Project and Team → Read, write, &amp; manage" in html
+    assert "tick Project and Team → Read, write, &amp; manage" in html
     connection.refresh_from_db()
     assert connection.last_test_ok is False
     assert "project_team" not in connection.last_test_permissions

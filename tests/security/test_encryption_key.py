@@ -88,7 +88,7 @@ def test_wrong_key_breaks_no_page_and_asks_for_the_token_again(
     assert "Re-enter your token" in text_of(pages["credentials"].content.decode())
     assert "can no longer be read" in text_of(pages["home"].content.decode())
     assert "can no longer be read" in text_of(pages["test saved"].content.decode())
-    assert "service account token is missing or unreadable" in text_of(pages["work items"].content.decode())
+    assert "service account token is missing, unreadable" in text_of(pages["work items"].content.decode())
     assert "cannot be decrypted" in text_of(pages["admin change"].content.decode())
     assert "cannot be decrypted" in text_of(pages["admin test"].content.decode())
     assert "unreadable" in text_of(pages["admin overview"].content.decode())

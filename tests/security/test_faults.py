@@ -127,7 +127,9 @@ def inject(fault: Fault, *, ado, connection: AlmConnection, page: str) -> None:
     if fault.url:
         url = fault.url.format(closed=closed_port(), port=ado.base_url.rsplit(":", 1)[1].split("/")[0])
         # Server kind: the only kind whose URL may name any host (the form would refuse this one for Services).
-        AlmConnection.objects.filter(pk=connection.pk).update(url=url, kind="server")
+        # The tokens go with it, as if the administrator and Alice had entered and tested them there.
+        AlmConnection.objects.filter(pk=connection.pk).update(url=url, kind="server", service_token_origin=url)
+        AlmCredential.objects.filter(connection=connection).update(origin=url)
         return
     # A change fails at its own call: the read before it goes through.
     method = {"edit": "PATCH", "delete": "DELETE"}.get(page)

@@ -8,7 +8,7 @@ import alm.models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alm', '0002_move_auditrecord_to_workitems'),
+        ('alm', '0003_service_token_origin'),
     ]
 
     operations = [
