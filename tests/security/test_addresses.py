@@ -13,9 +13,9 @@ from django.urls import reverse
 from alm.client import AdoClient
 from alm.connection_urls import address_policy, normalize_connection_url
 from alm.exceptions import RequestTimedOut, ServiceFailing, Unreachable, message_for
-from alm.models import AlmConnection
 from alm.transport import PUBLIC_ONLY, AddressPolicy
 from tests.helpers import text_of
+from tests.security.support import move_connection
 
 NOT_PUBLIC = {
     "127.0.0.1": "loopback",
@@ -112,7 +112,7 @@ def test_admin_test_of_a_connection_on_a_refused_address_says_so_and_sends_nothi
 ):
     settings.ALM_ALLOW_LOOPBACK_HTTP = False  # production: the emulator's loopback address is off limits
     port = ado.base_url.rsplit(":", 1)[1]
-    AlmConnection.objects.filter(pk=connection.pk).update(url=f"http://localhost:{port}/fabrikam", kind="server")
+    move_connection(connection, f"http://localhost:{port}/fabrikam")
     ado.clear_requests()
 
     response = admin_client.post(reverse("admin:alm_almconnection_test", args=[connection.pk]), follow=True)

@@ -13,10 +13,10 @@ from django.urls import reverse
 
 from alm.client import AdoClient
 from alm.exceptions import RequestRejected, ServiceFailing, UnexpectedAnswer
-from alm.models import AlmConnection
 from alm.transport import AddressPolicy
 from tests.helpers import text_of
 from tests.security import hostile
+from tests.security.support import move_connection
 
 LOOPBACK = AddressPolicy(allow_loopback=True)
 TOKEN = "7kq2m4xw9p3n5r8t6v2b4c7d9f3h5j8l2n4p6r8t3v5x7z9b2d4f"  # the shape of a PAT, not a real one
@@ -120,7 +120,7 @@ def test_deeply_nested_json_on_test_connection_and_work_items_is_a_page_not_a_50
 ):
     behaviour = hostile.answering(lambda _line: (200, {"Content-Type": "application/json"}, DEEP))
     with hostile.hostile_server(behaviour) as port:
-        AlmConnection.objects.filter(pk=connection.pk).update(url=f"http://127.0.0.1:{port}/fabrikam", kind="server")
+        move_connection(connection, f"http://127.0.0.1:{port}/fabrikam")
         test = alice_client.post(
             reverse("alm_credentials"), {"connection": connection.pk, "token": alice_pat, "action": "test"}
         )

@@ -11,10 +11,10 @@ from django.urls import reverse
 
 from alm.client import AdoClient
 from alm.exceptions import RequestTimedOut, Throttled
-from alm.models import AlmConnection
 from alm.transport import AddressPolicy
 from tests.helpers import text_of
 from tests.security import hostile
+from tests.security.support import move_connection
 
 TIMEOUT = 1.0
 BUDGET = TIMEOUT + 1.0
@@ -51,7 +51,7 @@ def test_test_connection_page_answers_in_time_while_the_server_trickles(
     settings.ALM_CREDENTIAL_RATE_LIMIT = 100
     scheme, behaviour = TRICKLES[phase]
     with hostile.hostile_server(behaviour) as port:
-        AlmConnection.objects.filter(pk=connection.pk).update(url=f"{scheme}://127.0.0.1:{port}/fabrikam")
+        move_connection(connection, f"{scheme}://127.0.0.1:{port}/fabrikam", kind="services")
         started = time.monotonic()
         response = alice_client.post(
             reverse("alm_credentials"), {"connection": connection.pk, "token": alice_pat, "action": "test"}
