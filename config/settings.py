@@ -151,9 +151,7 @@ AXES_LOCKOUT_CALLABLE = "config.login_lockout.lockout_response"
 # The address is the connection's (REMOTE_ADDR), never a header a client can forge; behind a proxy
 # every client shares the proxy's address, so the lockout is then per user name (README, Security).
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
-# axes.W001 says what config.checks' almlink.W001 says (a per-process cache), but also in development and
-# tests, where one process is all there is; almlink.W001 warns where it matters: `check --deploy`, debug off.
-SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+# A per-process cache makes the lockout count per worker: config.checks warns (`check --deploy`, debug off).
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
