@@ -482,7 +482,9 @@ class AdoClient:
             raise Unreachable(_connection_failure(error), url=where) from error
         except requests.exceptions.RequestException as error:
             raise Unreachable("network", url=where) from error
-        activity_id = reply.headers.get("ActivityId") or reply.headers.get("X-VSS-E2EID")
+        # A GUID from Azure DevOps, shown for support tickets and logged: server text, so scrubbed and capped.
+        activity_id = self._scrub(reply.headers.get("ActivityId") or reply.headers.get("X-VSS-E2EID") or "")[:64]
+        activity_id = activity_id or None
         if activity_id:
             self.last_activity_id = activity_id
         logger.debug(
@@ -500,8 +502,8 @@ class AdoClient:
             logger.warning(
                 "Azure DevOps rate limit warning for %s (resource %s, delay %s s)",
                 where,
-                reply.headers.get("X-RateLimit-Resource", "?"),
-                reply.headers.get("X-RateLimit-Delay", "0"),
+                self._scrub(reply.headers.get("X-RateLimit-Resource", "?"))[:100],
+                self._scrub(reply.headers.get("X-RateLimit-Delay", "0"))[:20],
             )
         return _RawResponse(reply.status_code, reply.headers, content, activity_id)
 

@@ -130,3 +130,22 @@ def test_deeply_nested_json_on_test_connection_and_work_items_is_a_page_not_a_50
     assert "nested too deeply" in text_of(test.content.decode())
     assert listing.status_code == HTTPStatus.BAD_GATEWAY
     assert "nested too deeply" in text_of(listing.content.decode())
+
+
+def test_headers_echoing_the_token_are_logged_and_kept_without_it(caplog):
+    """ActivityId (shown for support) and the rate-limit headers (logged) are server text too."""
+    me = {"authenticatedUser": {"id": "0f2a5b6c-0000-4000-8000-000000000001", "providerDisplayName": "Someone"}}
+    headers = {
+        "Content-Type": "application/json",
+        "ActivityId": TOKEN,
+        "X-RateLimit-Resource": f"Basic {base64.b64encode(f':{TOKEN}'.encode()).decode()}",
+        "X-RateLimit-Delay": TOKEN[:12],
+    }
+    caplog.set_level(logging.DEBUG)
+    with hostile.hostile_server(hostile.answering(lambda _line: (200, headers, hostile.json_body(me)))) as port:
+        client = client_for(port)
+        client.connection_data()
+
+    assert "rate limit warning" in caplog.text
+    assert leaked(caplog.text) == []
+    assert leaked(client.last_activity_id or "") == []
