@@ -292,7 +292,7 @@ def http_status(error: AlmlinkError) -> int:
 CONNECTION_FAILURES: tuple[type[AdoError], ...] = (Unreachable, RequestTimedOut)
 
 
-def message_for(error: AdoError, *, detailed: bool) -> str:
+def message_for(error: AlmlinkError, *, detailed: bool) -> str:
     """The error as shown to someone: `detailed` (superusers) gets every cause; anyone else one wording for
     every connection failure, so a connection URL cannot be used to probe which hosts and ports answer."""
     if detailed or not isinstance(error, CONNECTION_FAILURES):
