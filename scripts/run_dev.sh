@@ -7,6 +7,10 @@ EMULATOR_PORT=${EMULATOR_PORT:-8765}
 # Development settings come from the .env that `make run` writes; the app reads it only when told to.
 export DJANGO_READ_DOT_ENV_FILE=${DJANGO_READ_DOT_ENV_FILE:-true}
 
+"$PY" manage.py migrate --noinput
+# The demo connection follows the port the emulator runs on this time (seed_demo updates its URL).
+ALM_EMULATOR_URL="http://127.0.0.1:${EMULATOR_PORT}/fabrikam" "$PY" manage.py seed_demo
+
 "$PY" manage.py ado_emulator --port "$EMULATOR_PORT" --quiet &
 emulator_pid=$!
 trap 'kill "$emulator_pid" 2>/dev/null || true' EXIT INT TERM
