@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from django.views.decorators.http import require_POST
 from alm import entra_services, services
 from alm.check import TokenReport
 from alm.entra import PATS_SCOPE
-from alm.exceptions import AlmlinkError
+from alm.exceptions import AlmlinkError, message_for
 from alm.fields import is_unreadable
 from alm.forms import AlmConnectionForm
 from alm.models import AlmConnection
@@ -75,6 +76,13 @@ class AlmConnectionAdmin(admin.ModelAdmin):
             ("Default", {"fields": ("is_default",)}),
             ("Last test", {"fields": ("last_test_result",)}),
         )
+
+    def get_form(
+        self, request: HttpRequest, obj: AlmConnection | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # The form is built with the viewer's right to see every cause of a failed test.
+        return functools.partial(form, detailed_errors=request.user.is_superuser)  # type: ignore[call-arg]
 
     @method_decorator(sensitive_post_parameters("token", "entra_secret"))
     def changeform_view(
@@ -137,7 +145,8 @@ class AlmConnectionAdmin(admin.ModelAdmin):
         try:
             report = services.check_connection(connection=connection)
         except AlmlinkError as error:
-            messages.error(request, f"{connection}: the test failed. {error.message}")
+            detail = message_for(error, detailed=request.user.is_superuser)
+            messages.error(request, f"{connection}: the test failed. {detail}")
             return
         level = messages.SUCCESS if report.ok else messages.WARNING
         messages.add_message(request, level, summarize(connection, report))

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
 from alm.client import AdoClient
+from alm.connection_urls import address_policy
 from alm.entra import AccessToken, EntraClient, EntraConfig
 from alm.exceptions import EntraMisconfigured, TokenUnreadable
 from alm.fields import is_unreadable
@@ -78,7 +79,14 @@ def forget_app_tokens() -> None:
 def service_principal_client(*, connection: AlmConnection) -> AdoClient:
     """A client acting as the connection's service principal (`Authorization: Bearer`)."""
     token = app_token(connection=connection)
-    return AdoClient(connection.url, token.token, timeout=settings.ALM_HTTP_TIMEOUT, kind=connection.kind, bearer=True)
+    return AdoClient(
+        connection.url,
+        token.token,
+        timeout=settings.ALM_HTTP_TIMEOUT,
+        kind=connection.kind,
+        bearer=True,
+        addresses=address_policy(connection.kind),
+    )
 
 
 @sensitive_variables("secret")

@@ -226,6 +226,7 @@ class RequestTimedOut(AdoError):
 
     def __init__(self, seconds: float, *, url: str = "") -> None:
         self.seconds = seconds
+        self.url = url
         where = f" from {url}" if url else ""
         super().__init__(
             f"No answer{where} within {seconds:g} seconds. Azure DevOps may be slow or unreachable; "
@@ -242,10 +243,16 @@ class Unreachable(AdoError):
         "tls": "the secure (TLS) connection failed (check https vs http and the server's certificate)",
         "connection_lost": "the connection was dropped before an answer arrived (a proxy or the server closed it)",
         "network": "the network connection failed (check proxy and firewall settings)",
+        "address": (
+            "its host name leads to a loopback, private, link-local or reserved address, which almlink does not "
+            "connect to (for an Azure DevOps Server on the internal network an administrator can set "
+            "ALM_ALLOW_PRIVATE_SERVER_ADDRESSES)"
+        ),
     }
 
     def __init__(self, reason: str, *, url: str = "") -> None:
         self.reason = reason
+        self.url = url
         where = f" {url}" if url else ""
         super().__init__(f"Cannot reach Azure DevOps at{where}: {self.REASONS.get(reason, self.REASONS['network'])}.")
 
@@ -375,3 +382,19 @@ class EntraMisconfigured(AdoError):
         what = self.REASONS.get(reason, self.REASONS["client"])
         suffix = f" (AADSTS{code})" if code else ""
         super().__init__(f"The Entra ID configuration of this connection is wrong: {what}{suffix}.")
+# Failures to connect at all: which one it was (refused, TLS, DNS, timeout, a refused address) tells open
+# ports from closed ones, so only superusers see it (message_for).
+CONNECTION_FAILURES: tuple[type[AdoError], ...] = (Unreachable, RequestTimedOut)
+
+
+def message_for(error: AlmlinkError, *, detailed: bool) -> str:
+    """The error as shown to someone: `detailed` (superusers) gets every cause; anyone else one wording for
+    every connection failure, so a connection URL cannot be used to probe which hosts and ports answer."""
+    if detailed or not isinstance(error, CONNECTION_FAILURES):
+        return error.message
+    url = getattr(error, "url", "")
+    where = f" at {url}" if url else ""
+    return (
+        f"Cannot connect to Azure DevOps{where}. Check the URL; a superuser can test the connection "
+        "to see the cause."
+    )

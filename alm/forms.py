@@ -23,7 +23,7 @@ from django.views.decorators.debug import sensitive_variables
 from alm.check import TokenReport
 from alm.connection_urls import normalize_connection_url
 from alm.entra_services import check_entra_configuration
-from alm.exceptions import AlmlinkError
+from alm.exceptions import AlmlinkError, message_for
 from alm.models import AlmConnection
 from alm.scopes import permission_list
 from alm.services import check_token, report_details
@@ -170,9 +170,12 @@ class AlmConnectionForm(EntraSettingsMixin, forms.ModelForm):
         *args: Any,
         checker: Checker | None = check_token,
         entra_checker: Callable[..., None] | None = check_entra_configuration,
+        detailed_errors: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        # Only superusers see which connection failure it was (alm.exceptions.message_for).
+        self.detailed_errors = detailed_errors
         self.checker = checker
         self.entra_checker = entra_checker
         self.token_report: TokenReport | None = None
@@ -295,14 +298,14 @@ class AlmConnectionForm(EntraSettingsMixin, forms.ModelForm):
         report = self.token_report
         return {
             "details": report_details(report) if report else {},
-            "error": self.token_error.message if self.token_error else "",
+            "error": message_for(self.token_error, detailed=self.detailed_errors) if self.token_error else "",
             "ok": self.test_passed,
             "expires_on": report.expires_on if report else None,
         }
 
     def _problem(self) -> str:
         if self.token_error is not None:
-            return self.token_error.message
+            return message_for(self.token_error, detailed=self.detailed_errors)
         report = self.token_report
         if report is None:
             return "it could not be tested."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection
 from typing import Any
 
@@ -18,6 +19,12 @@ from alm.fields import EncryptedTokenField
 from alm.token_state import same_address
 
 
+def validate_no_control_characters(value: str) -> None:
+    """Refuse control characters (CR and LF above all): the name goes into e-mail subjects and pages."""
+    # Cc: C0/C1 controls (CR, LF, TAB, NUL, NEL); Zl/Zp: the Unicode line and paragraph separators.
+    if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in value):
+        raise ValidationError("The name cannot contain line breaks, tabs or other control characters.", code="control")
+
 class AlmConnectionQuerySet(models.QuerySet["AlmConnection"]):
     def default(self) -> AlmConnection | None:
         """The active default connection, or None when none is configured."""
@@ -29,7 +36,12 @@ class AlmConnection(models.Model):
         SERVICES = "services", "Azure DevOps Services"
         SERVER = "server", "Azure DevOps Server"
 
-    name = models.CharField(max_length=100, unique=True, help_text="A name for people, e.g. “Fabrikam”.")
+    name = models.CharField(
+        max_length=100,
+        unique=True,
+        help_text="A name for people, e.g. “Fabrikam”.",
+        validators=[validate_no_control_characters],
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SERVICES)
     url = models.CharField(
         "organization or collection URL",

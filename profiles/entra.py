@@ -11,13 +11,13 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 
 from alm.check import TokenReport, check_token
 from alm.client import AdoClient
 from alm.entra import AccessToken, EntraClient
 from alm.entra_services import entra_config_for
+from alm.services import client_for
 from profiles.entra_models import EntraSignIn
 from profiles.models import AlmCredential
 
@@ -75,7 +75,8 @@ def bearer_client(sign_in: EntraSignIn) -> AdoClient:
     """A client acting as the signed-in person (`Authorization: Bearer`). Raises SignInEnded."""
     connection = sign_in.credential.connection
     token = access_token(sign_in)
-    return AdoClient(connection.url, token.token, timeout=settings.ALM_HTTP_TIMEOUT, kind=connection.kind, bearer=True)
+    # Sent only to the address the sign-in was verified against, like a saved token.
+    return client_for(connection=connection, token=token.token, bound_to=sign_in.credential.origin, bearer=True)
 
 
 def check_sign_in(sign_in: EntraSignIn) -> TokenReport:

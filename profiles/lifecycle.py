@@ -95,7 +95,11 @@ def _send(*, to: list[str], subject: str, template: str, context: dict[str, obje
 def _notify_once(
     *, connection: AlmConnection, subject: str, event: str, token_saved_at: datetime, send: Callable[[], bool]
 ) -> bool:
-    """Record the notice first (unique per token and event), then send; a duplicate is skipped."""
+    """Record the notice first (unique per token and event), then send; a duplicate is skipped.
+
+    A message that cannot be sent (a header the mail library refuses, the mail server down) is logged
+    and not recorded, so the next run tries again; it never stops the other notices.
+    """
     try:
         with transaction.atomic():
             notice = TokenNotice.objects.create(
@@ -106,6 +110,9 @@ def _notify_once(
                 transaction.set_rollback(True)
                 return False
     except IntegrityError:
+        return False
+    except (ValueError, OSError):  # BadHeaderError is a ValueError; SMTP and socket errors are OSErrors
+        logger.exception("Could not send the %s notice for %s on connection %s", event, subject, connection.pk)
         return False
     logger.info("Sent %s notice for %s on %s", event, subject, connection.name)
     return notice is not None

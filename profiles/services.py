@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -17,6 +16,7 @@ from alm.models import AlmConnection
 from alm.scopes import REQUIRED_PERMISSIONS, how_to_grant
 from alm.services import check_token
 from profiles import entra
+from profiles.limits import spend
 from profiles.models import AlmCredential
 
 if TYPE_CHECKING:
@@ -67,18 +67,10 @@ class CheckOutcome:
 
 
 def check_rate_limit(*, user: User) -> None:
-    """Allow ALM_CREDENTIAL_RATE_LIMIT tests/saves per user per minute (cache-backed window)."""
-    window = 60
-    now = int(time.time())
-    key = f"almcred-rate:{user.pk}:{now // window}"
-    cache.add(key, 0, timeout=window + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=window + 5)
-        count = 1
-    if count > settings.ALM_CREDENTIAL_RATE_LIMIT:
-        raise RateLimited(retry_in=window - now % window or 1)
+    """Allow ALM_CREDENTIAL_RATE_LIMIT tests/saves per user per minute (cache-backed, fails open: profiles.limits)."""
+    wait = spend(user=user, kind="credential-tests", limit=settings.ALM_CREDENTIAL_RATE_LIMIT)
+    if wait is not None:
+        raise RateLimited(retry_in=wait)
 
 
 def saved_credential(*, user: User, connection: AlmConnection) -> AlmCredential | None:

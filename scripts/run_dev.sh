@@ -9,6 +9,8 @@ ENTRA_PORT=${ENTRA_PORT:-8766}
 ca_dir=$(mktemp -d)
 export ALM_ENTRA_AUTHORITY_HOST="https://127.0.0.1:${ENTRA_PORT}"
 export ALM_ENTRA_CA_BUNDLE="${ca_dir}/entra-ca.pem"
+# Development settings come from the .env that `make run` writes; the app reads it only when told to.
+export DJANGO_READ_DOT_ENV_FILE=${DJANGO_READ_DOT_ENV_FILE:-true}
 
 "$PY" manage.py migrate --noinput
 # The demo connection follows the port the emulator runs on this time (seed_demo updates its URL).

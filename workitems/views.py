@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from alm.exceptions import AlmlinkError, Conflict, http_status
 from alm.models import AlmConnection
 from profiles.auth import SignedInRequest
+from profiles.limits import limit_ado_calls
 from workitems import services as work
 from workitems.forms import WorkItemEditForm, WorkItemFilterForm
 
@@ -43,6 +44,7 @@ def with_connection(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 @require_http_methods(["GET"])
+@limit_ado_calls
 @with_connection
 def work_item_list(request: SignedInRequest, connection: AlmConnection) -> HttpResponse:
     filters = WorkItemFilterForm(request.GET or None)
@@ -66,6 +68,7 @@ def work_item_list(request: SignedInRequest, connection: AlmConnection) -> HttpR
 
 
 @require_http_methods(["GET", "POST"])
+@limit_ado_calls
 @with_connection
 def work_item_edit(request: SignedInRequest, connection: AlmConnection, work_item_id: int) -> HttpResponse:
     try:
@@ -94,6 +97,7 @@ def work_item_edit(request: SignedInRequest, connection: AlmConnection, work_ite
 
 
 @require_http_methods(["GET", "POST"])
+@limit_ado_calls
 @with_connection
 def work_item_delete(request: SignedInRequest, connection: AlmConnection, work_item_id: int) -> HttpResponse:
     if request.method == "GET":
