@@ -265,19 +265,9 @@ class Emulator:
     def add_member(self, identity: Identity | str, org: str | Org) -> None:
         self.state.add_member(identity, org)
 
-    def issue_pat(
-        self,
-        identity: Identity | str,
-        *,
-        scopes: str | Iterable[str] = "vso.work_write",
-        valid_to: datetime | None = None,
-        valid_from: datetime | None = None,
-        orgs: Iterable[str] | None = ("fabrikam",),
-        display_name: str = "almlink",
-    ) -> str:
-        return self.state.issue_pat(
-            identity, scopes=scopes, valid_to=valid_to, valid_from=valid_from, orgs=orgs, display_name=display_name
-        )
+    def issue_pat(self, identity: Identity | str, **options: Any) -> str:
+        """A new PAT for `identity`; the options are State.issue_pat's (scopes, valid_to, valid_from, orgs, ...)."""
+        return self.state.issue_pat(identity, **options)
 
     def revoke_pat(self, token: str) -> PatRecord:
         return self.state.revoke_pat(token)

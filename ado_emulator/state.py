@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
+from ado_emulator import demo_identities as people
 from ado_emulator import workitems as wi
 from ado_emulator.errors import ApiError
 from ado_emulator.locations import SERVICE_PREFIXES
@@ -318,16 +319,10 @@ class State:
             )
         with self.lock:
             now = when or self.now()
-            context = wi.PatchContext(
-                item_id=-1,  # unsaved items have the temporary id -1 in the service's messages
-                rev=0,
-                project=project,
-                members=self.members(data.org),
-                bypass_rules=bypass_rules,
-            )
             base = wi.Draft(fields=wi.new_item_fields(work_item_type, project, by=by, now=now), relations=[])
-            draft = wi.apply_patch(base, operations, context)
-            wi.apply_rules(draft, work_item_type, context, previous_state=None)
+            # Unsaved items have the temporary id -1 in the service's messages.
+            draft = self._patched(data, project, work_item_type, base, operations, item_id=-1, rev=0,
+                                  previous_state=None, bypass_rules=bypass_rules)
             if validate_only:
                 # validateOnly consumes no id and stores nothing (facts 4.2); the answer's id is -1, rev 0
                 # (not confirmed).
@@ -341,6 +336,27 @@ class State:
             data.work_items[record.id] = record
             data.next_id += 1
             return record
+
+    def _patched(
+        self,
+        data: OrgData,
+        project: Project,
+        work_item_type: wi.WorkItemType,
+        base: wi.Draft,
+        operations: Any,
+        *,
+        item_id: int,
+        rev: int,
+        previous_state: str | None,
+        bypass_rules: bool,
+    ) -> wi.Draft:
+        """Create and update alike: the JSON Patch applied to `base`, then the type's rules."""
+        context = wi.PatchContext(
+            item_id=item_id, rev=rev, project=project, members=self.members(data.org), bypass_rules=bypass_rules
+        )
+        draft = wi.apply_patch(base, operations, context)
+        wi.apply_rules(draft, work_item_type, context, previous_state=previous_state)
+        return draft
 
     def update_item(
         self,
@@ -362,17 +378,10 @@ class State:
             if work_item_type is None:  # items are only ever created with a known type
                 raise RuntimeError(f"work item {record.id} has an unknown type {record.type_name!r}")
             current = record.current
-            context = wi.PatchContext(
-                item_id=record.id,
-                rev=current.rev,
-                project=project,
-                members=self.members(data.org),
-                bypass_rules=bypass_rules,
-            )
-            base = wi.Draft(fields=wi.carry_forward(current), relations=record.relations)
-            draft = wi.apply_patch(base, operations, context)
             state_before = current.fields.get("System.State")
-            wi.apply_rules(draft, work_item_type, context, previous_state=state_before)
+            base = wi.Draft(fields=wi.carry_forward(current), relations=record.relations)
+            draft = self._patched(data, project, work_item_type, base, operations, item_id=record.id,
+                                  rev=current.rev, previous_state=state_before, bypass_rules=bypass_rules)
             if validate_only:
                 # The spec example: "ValidationOnly won't patch this title or increase Rev" (facts 4.2).
                 return record
@@ -426,30 +435,28 @@ class State:
     # --- demo data -----------------------------------------------------------------------------------------
 
     def load_demo(self, demo: Mapping[str, Any]) -> None:
+        """The demo organization, project and people (demo_identities.py) and the work items of demo.json."""
         now = self.now()
-        org_spec = demo["organization"]
-        org = self.add_org(org_spec["name"], kind=org_spec.get("kind", "services"), org_id=org_spec["id"])
-        project_spec = demo["project"]
+        org = self.add_org(people.ORGANIZATION, org_id=people.ORGANIZATION_ID)
         project = self.add_project(
-            org, project_spec["name"], description=project_spec.get("description", ""), project_id=project_spec["id"]
+            org, people.PROJECT, description=people.PROJECT_DESCRIPTION, project_id=people.PROJECT_ID
         )
         self.demo_org, self.demo_project = org.name, project.name
         by_email: dict[str, Identity] = {}
-        for spec in demo["identities"]:
-            identity = self.add_identity(org=org, display_name=spec["display_name"], email=spec["email"], id=spec["id"])
+        for person in people.PEOPLE:
+            identity = self.add_identity(org=org, display_name=person.display_name, email=person.email, id=person.id)
             by_email[identity.email] = identity
-            pat = spec["pat"]
             self.issue_pat(
                 identity,
-                token=pat["token"],
-                scopes=pat["scopes"],
-                display_name=pat["display_name"],
+                token=person.token,
+                scopes=person.scopes,
+                display_name=person.token_name,
                 valid_from=now,
-                valid_to=now + timedelta(days=int(pat["valid_days"])),
+                valid_to=now + timedelta(days=person.valid_days),
                 orgs=(org.name,),
             )
-            self.demo.append(DemoIdentity(identity=identity, token=pat["token"]))
-        creator = by_email[demo["created_by"]]
+            self.demo.append(DemoIdentity(identity=identity, token=person.token))
+        creator = by_email[people.CREATOR.email]
         data = self.org_data(org)
         for spec in demo["work_items"]:
             self._load_demo_item(data, project, spec, creator=creator, by_email=by_email, now=now)
@@ -487,6 +494,6 @@ class State:
 
 
 def read_demo() -> dict[str, Any]:
-    """ado_emulator/demo.json: readable so the app's seed command can use the fixed demo PATs."""
+    """ado_emulator/demo.json: the demo's work items."""
     text = resources.files("ado_emulator").joinpath("demo.json").read_text(encoding="utf-8")
     return json.loads(text)

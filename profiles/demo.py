@@ -1,58 +1,49 @@
 """The demo's ALM side: the connection to the emulator's organization and Bob's saved token.
 
-Read from the emulator's own demo data file, so `seed_demo` works before the emulator runs.
+The people and their fixed demo tokens come from the emulator's demo identities, so `seed_demo` works
+before the emulator runs.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
-from pathlib import Path
 
 from django.utils import timezone
 
+from ado_emulator import demo_identities as people
 from alm.models import AlmConnection
 from alm.scopes import REQUIRED_PERMISSIONS
-
-DEMO_FILE = Path(__file__).resolve().parent.parent / "ado_emulator" / "demo.json"
-
-
-def _demo() -> dict:
-    return json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+from profiles.models import AlmCredential
 
 
 def seed_alm(*, users: dict, emulator_url: str) -> None:
     """Create the demo ALM connection and Bob's saved token (idempotent)."""
-    from profiles.models import AlmCredential
-
-    demo = _demo()
-    people = {identity["email"]: identity for identity in demo["identities"]}
-    service = people[demo["created_by"]]
+    service = people.SERVICE_ACCOUNT
     connection, _ = AlmConnection.objects.get_or_create(
         name="Fabrikam (demo)",
         defaults={
             "kind": AlmConnection.Kind.SERVICES,
             "url": emulator_url.rstrip("/"),
-            "service_token": service["pat"]["token"],
-            "default_project": demo["project"]["name"],
+            "service_token": service.token,
+            "default_project": people.PROJECT,
             "is_default": True,
             "allow_service_account_fallback": True,
-            "last_test_identity_name": service["display_name"],
-            "last_test_identity_email": service["email"],
+            "last_test_identity_name": service.display_name,
+            "last_test_identity_email": service.email,
         },
     )
     bob = users["bob"]
-    identity = people[bob.email]
+    person = next(p for p in people.PEOPLE if p.email == bob.email)
     AlmCredential.objects.get_or_create(
         user=bob,
         connection=connection,
         defaults={
-            "token": identity["pat"]["token"],
-            "ado_id": identity["id"],
-            "ado_display_name": identity["display_name"],
-            "ado_email": identity["email"],
+            "token": person.token,
+            "ado_id": person.id,
+            "ado_display_name": person.display_name,
+            "ado_email": person.email,
             "permissions": [p.key for p in REQUIRED_PERMISSIONS],
-            "expires_on": timezone.now() + timedelta(days=identity["pat"]["valid_days"]),
+            "expires_on": timezone.now() + timedelta(days=person.valid_days),
             "status": AlmCredential.Status.WORKING,
             "last_verified_at": timezone.now(),
         },
@@ -61,4 +52,4 @@ def seed_alm(*, users: dict, emulator_url: str) -> None:
 
 def demo_tokens() -> list[tuple[str, str, str]]:
     """(name, e-mail, token) of each demo identity, for `make run` to print."""
-    return [(i["display_name"], i["email"], i["pat"]["token"]) for i in _demo()["identities"]]
+    return [(p.display_name, p.email, p.token) for p in people.PEOPLE]

@@ -1,0 +1,98 @@
+"""core: projects and teams."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ado_emulator import workitems as wi
+from ado_emulator.call import NONE, Call, Route, int_param, ok, route
+from ado_emulator.errors import Reply
+from ado_emulator.locations import PROJECTS, TEAMS
+from ado_emulator.model import Project
+
+
+def default_team_id(project: Project) -> str:
+    return str(uuid.uuid5(uuid.UUID(project.id), "default team"))
+
+
+def _project_ref(call: Call, project: Project) -> dict[str, Any]:
+    # TeamProjectReference keys (examples/core/7.1/projects/GET__projects.json, spec TeamProjectReference).
+    body: dict[str, Any] = {"id": project.id, "name": project.name}
+    if project.description:
+        body["description"] = project.description
+    body.update(
+        {
+            "url": f"{call.links.org_url}/_apis/projects/{project.id}",
+            "state": "wellFormed",
+            "revision": 1,
+            "visibility": "public" if call.data.org.public_projects else "private",
+            "lastUpdateTime": wi.iso(call.host.started_at),
+        }
+    )
+    return body
+
+
+def projects_list(call: Call) -> Reply:
+    projects = sorted(call.data.projects.values(), key=lambda p: p.name.lower())
+    skip = int_param(call, "$skip", default=0) or 0
+    top = int_param(call, "$top")
+    page = projects[skip : skip + top if top is not None else None]
+    return ok({"count": len(page), "value": [_project_ref(call, p) for p in page]})
+
+
+def project_get(call: Call) -> Reply:
+    project = call.state.project_or_404(call.data, call.params["project"])
+    body = _project_ref(call, project)
+    team_id = default_team_id(project)
+    body["_links"] = {
+        "self": {"href": body["url"]},
+        "collection": {"href": f"{call.links.org_url}/_apis/projectCollections/{call.data.org.id}"},
+        "web": {"href": f"{call.links.org_url}/{project.name}"},
+    }
+    body["defaultTeam"] = {
+        "id": team_id,
+        "name": project.default_team_name,
+        "url": f"{call.links.org_url}/_apis/projects/{project.id}/teams/{team_id}",
+    }
+    if call.incoming.flag("includeCapabilities"):
+        body["capabilities"] = {
+            "versioncontrol": {"sourceControlType": "Git", "gitEnabled": "True", "tfvcEnabled": "False"},
+            "processTemplate": {"templateName": "Scrum", "templateTypeId": "6b724908-ef14-45cf-84f8-768b5384da45"},
+        }
+    return ok(body)
+
+
+def project_delete(call: Call) -> Reply:
+    # The app's non-destructive probe for vso.project_manage deletes the nil id and expects 404 (facts 4.2).
+    # For a project that exists the service queues an operation (202 OperationReference, as for POST
+    # projects); the emulator never removes a project, so demo data cannot be lost by a probe gone wrong.
+    project = call.state.project_or_404(call.data, call.params["project"])
+    operation_id = str(uuid.uuid5(uuid.UUID(project.id), "delete"))
+    return ok(
+        {"id": operation_id, "status": "queued", "url": f"{call.links.org_url}/_apis/operations/{operation_id}"},
+        status=202,
+    )
+
+
+def teams_list(call: Call) -> Reply:
+    project = call.state.project_or_404(call.data, call.params["project"])
+    team_id = default_team_id(project)
+    team = {
+        "id": team_id,
+        "name": project.default_team_name,
+        "url": f"{call.links.org_url}/_apis/projects/{project.id}/teams/{team_id}",
+        "description": "The default project team.",
+        "identityUrl": call.links.identity_url(team_id),
+        "projectName": project.name,
+        "projectId": project.id,
+    }
+    return ok({"value": [team], "count": 1})
+
+
+ROUTES: tuple[Route, ...] = (
+    route("main", "GET", "projects", NONE, PROJECTS, projects_list),
+    route("main", "GET", "projects/{project}", NONE, PROJECTS, project_get),
+    route("main", "DELETE", "projects/{project}", NONE, PROJECTS, project_delete),
+    route("main", "GET", "projects/{project}/teams", NONE, TEAMS, teams_list),
+)

@@ -1,0 +1,107 @@
+"""Location: OPTIONS _apis, ConnectionData and ResourceAreas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ado_emulator.call import ALL, NONE, Call, Route, ok, route, service_url
+from ado_emulator.errors import ApiError, Reply
+from ado_emulator.locations import (
+    CONNECTION_DATA,
+    LOCATIONS_BY_SERVICE,
+    RESOURCE_AREA_TABLE,
+    RESOURCE_AREAS,
+    Location,
+    Service,
+)
+from ado_emulator.model import ANONYMOUS_ID, LOCATION_SERVICE_OWNER, Identity
+
+
+def _identity_json(identity: Identity) -> dict[str, Any]:
+    # Keys and order of real/GET__apis_ConnectionData_dev.azure.com_org_2025-01.json (facts 2.1).
+    return {
+        "id": identity.id,
+        "descriptor": identity.descriptor,
+        "subjectDescriptor": identity.subject_descriptor,
+        "providerDisplayName": identity.display_name,
+        "isActive": True,
+        "properties": {"Account": {"$type": "System.String", "$value": identity.email}},
+        "resourceVersion": 2,
+        "metaTypeId": 0,
+    }
+
+
+def _anonymous_json() -> dict[str, Any]:
+    # The anonymous user of a public-project org: only the id is confirmed (facts 2.1); the rest mirrors
+    # the on-prem unauthenticated identity and is not confirmed.
+    return {
+        "id": ANONYMOUS_ID,
+        "descriptor": f"Microsoft.TeamFoundation.UnauthenticatedIdentity;{ANONYMOUS_ID}",
+        "providerDisplayName": "Anonymous",
+        "isActive": True,
+        "properties": {},
+        "resourceVersion": 2,
+        "metaTypeId": 255,
+    }
+
+
+def options_apis(call: Call) -> Reply:
+    # Server kind: one URL serves every area, so it lists every location.
+    services: tuple[Service, ...] = ("main", "vssps", "vsaex") if call.data.org.kind == "server" else (call.service,)
+    seen: dict[str, Location] = {}
+    for service in services:
+        for location in LOCATIONS_BY_SERVICE[service]:
+            seen.setdefault(location.id, location)
+    value = [location.as_json() for location in seen.values()]
+    return ok({"count": len(value), "value": value})
+
+
+def connection_data(call: Call) -> Reply:
+    user = _identity_json(call.identity) if call.identity else _anonymous_json()
+    org = call.data.org
+    return ok(
+        {
+            "authenticatedUser": user,
+            "authorizedUser": user,
+            "instanceId": org.id,
+            "deploymentId": call.host.deployment_id,
+            "deploymentType": "hosted" if org.kind == "services" else "onPremises",
+            "locationServiceData": {
+                "serviceOwner": LOCATION_SERVICE_OWNER,
+                "defaultAccessMappingMoniker": "PublicAccessMapping",
+                "lastChangeId": 424239147,
+                "lastChangeId64": 424239147,
+            },
+        }
+    )
+
+
+def _areas(call: Call) -> list[dict[str, Any]]:
+    # On-prem returns an empty list and clients use the collection URL for everything (facts 1.2).
+    if call.data.org.kind == "server":
+        return []
+    return [
+        {"id": area.id, "name": area.name, "locationUrl": service_url(call.host, call.data, area.service) + "/"}
+        for area in RESOURCE_AREA_TABLE
+    ]
+
+
+def resource_areas(call: Call) -> Reply:
+    value = _areas(call)
+    return ok({"count": len(value), "value": value})
+
+
+def resource_area(call: Call) -> Reply:
+    wanted = call.params["areaId"].lower()
+    for area in _areas(call):
+        if area["id"] == wanted or area["name"].lower() == wanted:
+            return ok(area)
+    raise ApiError(404, f"The resource area {call.params['areaId']} was not found.", "VssResourceAreaNotFoundException")
+
+
+ROUTES: tuple[Route, ...] = (
+    route(ALL, "OPTIONS", "", NONE, None, options_apis),
+    route(ALL, "GET", "connectiondata", NONE, CONNECTION_DATA, connection_data, anonymous_ok=True),
+    route(ALL, "GET", "resourceareas", NONE, RESOURCE_AREAS, resource_areas),
+    route(ALL, "GET", "resourceareas/{areaId}", NONE, RESOURCE_AREAS, resource_area),
+)

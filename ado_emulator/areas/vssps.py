@@ -1,0 +1,111 @@
+"""vssps: the caller's session tokens and TokenAdmin's list of a user's PATs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ado_emulator import workitems as wi
+from ado_emulator.call import NIL_GUID, NONE, Call, Route, int_param, ok, paging_offset, paging_token, route
+from ado_emulator.errors import ApiError, Reply
+from ado_emulator.locations import PERSONAL_ACCESS_TOKENS
+from ado_emulator.model import PatRecord
+
+
+def _session_token(call: Call, record: PatRecord) -> dict[str, Any]:
+    # SessionToken keys of the tokenAdmin example (facts 4.2). `isValid` is false only for revoked tokens:
+    # the example lists an already-expired token as valid (validTo == validFrom in the past).
+    org_ids = None
+    if record.orgs is not None:
+        org_ids = [call.state.org_data(name).org.id for name in record.orgs]
+    return {
+        "clientId": NIL_GUID,
+        "accessId": NIL_GUID,
+        "authorizationId": record.authorization_id,
+        "hostAuthorizationId": NIL_GUID,
+        "userId": record.identity_id,
+        "validFrom": wi.iso(record.valid_from),
+        "validTo": wi.iso(record.valid_to),
+        "displayName": record.display_name,
+        "scope": record.scopes,
+        "targetAccounts": org_ids,
+        "token": None,
+        "alternateToken": None,
+        "isValid": not record.revoked,
+        "isPublic": False,
+        "publicData": None,
+        "source": None,
+    }
+
+
+def session_tokens(call: Call) -> Reply:
+    """Legacy GET _apis/Token/SessionTokens: all of the caller's PATs (facts 4.2, 4.3)."""
+    records = call.state.pats_of(call.me.id)
+    now = call.state.now()
+    option = call.incoming.param("displayFilterOption")
+    if option and call.host.behaviour.session_tokens_honour_display_filter:
+        # 1 active, 2 revoked, 3 expired, 4 all (enum values not confirmed).
+        keep: dict[str, Callable[[PatRecord], bool]] = {
+            "1": lambda p: not p.revoked and p.valid_to > now,
+            "2": lambda p: p.revoked,
+            "3": lambda p: not p.revoked and p.valid_to <= now,
+        }
+        test = keep.get(option.strip())
+        if test is not None:
+            records = [p for p in records if test(p)]
+    tokens = [_session_token(call, p) for p in records]
+    paged = any(call.incoming.param(n) is not None for n in ("startRowNumber", "pageSize", "pageRequestTimeStamp"))
+    if paged:
+        # With paging parameters clients read `sessionTokens` (facts 4.2); the rest of that envelope is
+        # not confirmed. startRowNumber is 1-based.
+        start = max(1, int_param(call, "startRowNumber", default=1) or 1)
+        size = int_param(call, "pageSize")
+        page = tokens[start - 1 : (start - 1 + size) if size is not None else None]
+        return ok({"sessionTokens": page})
+    return ok({"count": len(tokens), "value": tokens})
+
+
+_DESCRIPTOR = re.compile(r"^[a-z]{2,8}\.[A-Za-z0-9_\-]+=*$")
+
+
+def personal_access_tokens(call: Call) -> Reply:
+    """TokenAdmin: one user's PATs in this organization (facts 4.2; the org-admin check is not emulated)."""
+    descriptor = call.params["descriptor"]
+    if not _DESCRIPTOR.match(descriptor):
+        raise ApiError(400, f"The subject descriptor '{descriptor}' is not valid.", "ArgumentException")
+    owner = next((i for i in call.state.members(call.data.org) if i.subject_descriptor == descriptor), None)
+    if owner is None:
+        # 404 for a descriptor that names nobody in the organization: not confirmed.
+        raise ApiError(
+            404, f"The user with subject descriptor '{descriptor}' could not be found.", "IdentityNotFoundException"
+        )
+    if call.incoming.flag("isPublic"):
+        records: list[PatRecord] = []  # isPublic=true lists SSH keys, which the emulator has none of
+    else:
+        org = call.data.org.name.lower()
+        records = [p for p in call.state.pats_of(owner.id) if p.orgs is None or org in {o.lower() for o in p.orgs}]
+    offset = paging_offset(call.incoming.param("continuationToken"))
+    size = int_param(call, "pageSize", default=20) or 20
+    page = records[offset : offset + size]
+    more = offset + size < len(records)
+    return ok(
+        {
+            "value": [_session_token(call, p) for p in page],
+            "continuationToken": paging_token(offset + size) if more else None,
+        }
+    )
+
+
+ROUTES: tuple[Route, ...] = (
+    # The legacy SessionTokens resource is not in any recorded OPTIONS: no location, no version rules.
+    route("vssps", "GET", "token/sessiontokens", NONE, None, session_tokens),
+    route(
+        "vssps",
+        "GET",
+        "tokenadmin/personalaccesstokens/{descriptor}",
+        NONE,
+        PERSONAL_ACCESS_TOKENS,
+        personal_access_tokens,
+    ),
+)
