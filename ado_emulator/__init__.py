@@ -1,9 +1,9 @@
 """An Azure DevOps emulator: a real threaded HTTP server on loopback that answers like ADO.
 
 No Django in here (only the `ado_emulator` management command imports Django), so it runs in a bare
-process and in tests without settings. Facts and sources: `shared/ado/api-facts.md` beside the
-repository; each quirk is
-commented where it is implemented, and answers the facts leave open are switches in `Behaviour`.
+process and in tests without settings. The behaviours it models and their public sources are listed in
+docs/azure-devops-behaviours.md; each quirk is commented where it is implemented (citing that page's
+section), and answers no source settles are switches in `Behaviour`.
 
     from ado_emulator import Emulator
 

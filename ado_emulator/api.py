@@ -1,6 +1,7 @@
 """The ADO REST endpoints: routing, the authentication and scope gates, api-version, and the handlers.
 
-Order of checks for one request, as the real service layers them (facts 3.5: the scope filter runs before
+Order of checks for one request, as the real service layers them (docs/azure-devops-behaviours.md §3.5: the scope filter
+runs before
 routing and validation): organization -> authentication -> scope -> route -> api-version -> handler.
 """
 
@@ -51,7 +52,8 @@ def _match(services: frozenset[Service], rel: Sequence[str], method: str) -> _Ma
 
 
 def _content_type(version: versions.ApiVersion | None, location: Location | None) -> str:
-    # Responses echo the version: "application/json; charset=utf-8; api-version=5.0-preview.1" (facts 2.1, 7).
+    # Responses echo the version: "application/json; charset=utf-8; api-version=5.0-preview.1"
+    # (docs/azure-devops-behaviours.md §2.1, 7).
     if version is not None:
         return f"{JSON_TYPE}; api-version={version.text}"
     if location is None:
@@ -98,13 +100,14 @@ class Api:
             return Outcome(reply, None)
         identity = result.identity  # None for the anonymous identity of a public-project org
         if result.pat is not None and not scopes.allows(result.pat.scopes, rel, incoming.method):
-            # Missing scope: 401, empty body, WWW-Authenticate (facts 3.5).
+            # Missing scope: 401, empty body, WWW-Authenticate (docs/azure-devops-behaviours.md §3.5).
             denied = auth.user_not_authorized if behaviour.scope_failure_body else auth.unauthorized_empty
             return Outcome(denied(base_url), identity.id if identity else None)
 
         reply = self._routed(incoming, data, service, match, identity)
         if identity is not None:
-            # Authenticated answers carry "{userId}:{UPN}" (facts 2.1); failed authentications do not (3.2).
+            # Authenticated answers carry "{userId}:{UPN}" (docs/azure-devops-behaviours.md §2.1); failed
+            # authentications do not (3.2).
             reply.headers.append(("X-VSS-UserData", f"{identity.id}:{identity.email}"))
         return Outcome(reply, identity.id if identity else None)
 

@@ -1,17 +1,20 @@
-"""Who is calling: Basic authentication with a PAT as the password (facts 1.1), and the failure answers.
+"""Who is calling: Basic authentication with a PAT as the password (docs/azure-devops-behaviours.md §1.1), and the
+failure answers.
 
-Outcomes and the answers built for them (facts 1.1, 3.2-3.6):
+Outcomes and the answers built for them (docs/azure-devops-behaviours.md §1.1, 3.2-3.6):
 - "ok": a known, current token of a member of this organization.
 - "missing": no Authorization header. 401 with the TF400813 anonymous-access body (the facts call that body
   the one "seen when no usable credentials are sent"; whether it is always sent is not confirmed).
 - "invalid": unknown token, malformed header, a token limited to other organizations, a token whose
   identity is not a member, or a token not valid yet. With `X-TFS-FedAuthRedirect: Suppress`: 401, empty
-  body, WWW-Authenticate (facts 3.2). Without it: GET/POST get 203 and an HTML sign-in page; other methods
-  get 401 with the TF400813 "user ''" body (facts 3.2, azure-devops-auth-samples#52).
-- "expired" / "revoked": 401 with the AccessCheckException body and X-TFS-ServiceError (facts 3.3, 3.4),
+  body, WWW-Authenticate (docs/azure-devops-behaviours.md §3.2). Without it: GET/POST get 203 and an HTML sign-in page;
+  other methods
+  get 401 with the TF400813 "user ''" body (docs/azure-devops-behaviours.md §3.2, azure-devops-auth-samples#52).
+- "expired" / "revoked": 401 with the AccessCheckException body and X-TFS-ServiceError (docs/azure-devops-behaviours.md
+§3.3, 3.4),
   whatever the Suppress header says (the sources do not separate the two cases).
 - "anonymous": a public-project organization treats "missing" and "invalid" as the anonymous identity
-  (facts 2.1, 3.2); only connectionData answers it, everything else gets the "missing" 401.
+  (docs/azure-devops-behaviours.md §2.1, 3.2); only connectionData answers it, everything else gets the "missing" 401.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from ado_emulator.state import State
 
 Outcome = Literal["ok", "missing", "invalid", "expired", "revoked", "anonymous"]
 
-EXPIRED_MESSAGE = "Access Denied: The Personal Access Token used has expired."  # facts 3.3, verbatim
+# docs/azure-devops-behaviours.md §3.3, verbatim
+EXPIRED_MESSAGE = "Access Denied: The Personal Access Token used has expired."
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,8 @@ def _token_from_header(header: str | None, behaviour: Behaviour) -> str | None:
         decoded = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         return None
-    # A non-canonical encoding (one stray "=") gets 401 on the real service (facts 1.1, azure-devops-mcp#1452).
+    # A non-canonical encoding (one stray "=") gets 401 on the real service (docs/azure-devops-behaviours.md §1.1,
+    # azure-devops-mcp#1452).
     if base64.b64encode(decoded).decode() != value:
         return None
     try:
@@ -57,7 +62,7 @@ def _token_from_header(header: str | None, behaviour: Behaviour) -> str | None:
     except UnicodeDecodeError:
         return None
     _user, colon, password = text.partition(":")
-    # The user name is ignored (facts 1.1); the password is the token.
+    # The user name is ignored (docs/azure-devops-behaviours.md §1.1); the password is the token.
     return password if colon and password else None
 
 
@@ -76,8 +81,8 @@ def _check_token(state: State, org: Org, token: str | None) -> AuthResult:
     if record is None:
         return AuthResult("invalid")
     identity = state.identity(record.identity_id)
-    # A token made for other organizations, or for someone who is not a member here, does not
-    # authenticate here at all (facts 3.6, not confirmed by a verbatim response).
+    # A token made for other organizations, or for someone who is not a member here, does not authenticate here at all
+    # (docs/azure-devops-behaviours.md §3.6, not confirmed by a verbatim response).
     if identity is None or (record.orgs is not None and org.name.lower() not in {o.lower() for o in record.orgs}):
         return AuthResult("invalid")
     if not state.is_member(identity.id, org):
@@ -94,7 +99,7 @@ def _check_token(state: State, org: Org, token: str | None) -> AuthResult:
 
 
 def www_authenticate(base_url: str) -> tuple[str, str]:
-    # Real: Basic realm="https://tfsprodsin1.app.visualstudio.com/" (facts 3.2).
+    # Real: Basic realm="https://tfsprodsin1.app.visualstudio.com/" (docs/azure-devops-behaviours.md §3.2).
     return ("WWW-Authenticate", f'Basic realm="{base_url}/"')
 
 
@@ -103,7 +108,7 @@ def unauthorized_empty(base_url: str) -> Reply:
 
 
 def anonymous_denied(base_url: str) -> Reply:
-    # TF400813 anonymous variant, verbatim (facts 3.2).
+    # TF400813 anonymous variant, verbatim (docs/azure-devops-behaviours.md §3.2).
     message = "TF400813: Resource not available for anonymous access. Client authentication required."
     reply = json_reply(401, wrapped_exception(message, "UnauthorizedRequestException"))
     reply.headers += [www_authenticate(base_url), service_error_header(message)]
@@ -111,7 +116,8 @@ def anonymous_denied(base_url: str) -> Reply:
 
 
 def user_not_authorized(base_url: str) -> Reply:
-    # The 401 a non-GET/POST request got without the Suppress header (facts 3.2, auth-samples#52).
+    # The 401 a non-GET/POST request got without the Suppress header (docs/azure-devops-behaviours.md §3.2,
+    # auth-samples#52).
     message = "TF400813: The user '' is not authorized to access this resource."
     reply = json_reply(401, wrapped_exception(message, "UnauthorizedRequestException"))
     reply.headers += [www_authenticate(base_url), service_error_header(message)]
@@ -119,7 +125,8 @@ def user_not_authorized(base_url: str) -> Reply:
 
 
 def access_denied(base_url: str, message: str) -> Reply:
-    # AccessCheckException body with customProperties, verbatim for the expired case (facts 3.3).
+    # AccessCheckException body with customProperties, verbatim for the expired case (docs/azure-devops-behaviours.md
+    # §3.3).
     body = wrapped_exception(
         message,
         "AccessCheckException",
@@ -150,7 +157,7 @@ SIGN_IN_PAGE = """<!DOCTYPE html>
 
 
 def sign_in_page() -> Reply:
-    # 203 Non-Authoritative Information with an HTML sign-in page (facts 1.1, 3.2, 3.7).
+    # 203 Non-Authoritative Information with an HTML sign-in page (docs/azure-devops-behaviours.md §1.1, 3.2, 3.7).
     return Reply(status=203, body=SIGN_IN_PAGE.encode(), content_type="text/html; charset=utf-8")
 
 

@@ -18,7 +18,7 @@ from ado_emulator.model import Behaviour, Identity, Project
 from ado_emulator.state import OrgData, State
 
 NIL_GUID = "00000000-0000-0000-0000-000000000000"
-# facts 5.1: "Maximum 200 ids allowed" for GET workitems?ids= and workitemsbatch.
+# docs/azure-devops-behaviours.md §5.1: "Maximum 200 ids allowed" for GET workitems?ids= and workitemsbatch.
 MAX_BATCH_IDS = 200
 
 

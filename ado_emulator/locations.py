@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 Service = Literal["main", "vssps", "vsaex"]
 
-# Prefixes under which the emulator serves the per-service hosts of one org:
-# vssps.dev.azure.com/{org} -> {base}/_vssps/{org}, vsaex.dev.azure.com/{org} -> {base}/_vsaex/{org} (facts 1.2).
+# Prefixes under which the emulator serves the per-service hosts of one org: vssps.dev.azure.com/{org} ->
+# {base}/_vssps/{org}, vsaex.dev.azure.com/{org} -> {base}/_vsaex/{org} (docs/azure-devops-behaviours.md §1.2).
 SERVICE_PREFIXES: dict[Service, str] = {"vssps": "_vssps", "vsaex": "_vsaex"}
 
 
@@ -28,7 +28,7 @@ class Location:
     resource_version: int
     min_version: str
     max_version: str
-    # "0.0" = never released: only -preview versions are accepted (facts 2.1).
+    # "0.0" = never released: only -preview versions are accepted (docs/azure-devops-behaviours.md §2.1).
     released_version: str
 
     def as_json(self) -> dict[str, Any]:

@@ -445,7 +445,8 @@ class Emulator:
             reply, identity_id = outcome.reply, outcome.identity_id
         reply.headers.extend(plan.headers)
         activity = str(uuid.uuid4())
-        # Every real answer carries these; ActivityId and X-VSS-E2EID hold the same GUID (facts 2.1, 3.2).
+        # Every real answer carries these; ActivityId and X-VSS-E2EID hold the same GUID
+        # (docs/azure-devops-behaviours.md §2.1, 3.2).
         reply.headers += [
             ("ActivityId", activity),
             ("X-VSS-E2EID", activity),

@@ -25,7 +25,7 @@ from ado_emulator.model import Identity, Org, OrgKind, PatRecord, Project
 
 Clock = Callable[[], datetime]
 
-# Real PATs are 52 characters of lowercase base32, like the facts 4.3 example
+# Real PATs are 52 characters of lowercase base32, like the docs/azure-devops-behaviours.md §4.3 example
 # "dip55dwf4vpitomw63jzvomefmi2jluguprzwwqwuc6xq4fhocwq".
 _PAT_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 _PAT_LENGTH = 52
@@ -48,7 +48,8 @@ def _aware(value: datetime, name: str) -> datetime:
 
 
 def project_not_found(name: str) -> ApiError:
-    # Verbatim wording of the real 404 (facts 3.1); a GUID gets the sibling exception (not confirmed).
+    # Verbatim wording of the real 404 (docs/azure-devops-behaviours.md §3.1); a GUID gets the sibling exception (not
+    # confirmed).
     try:
         uuid.UUID(name)
         type_key = "ProjectDoesNotExistException"
@@ -307,7 +308,7 @@ class State:
         bypass_rules: bool = False,
         when: datetime | None = None,
     ) -> wi.WorkItemRecord:
-        """POST .../workitems/${type}: a new item from a JSON Patch document (facts 5.1)."""
+        """POST .../workitems/${type}: a new item from a JSON Patch document (docs/azure-devops-behaviours.md §5.1)."""
         work_item_type = wi.find_type(type_name)
         if work_item_type is None:
             # VS402323 wording as public clients quote it; 404 per the WIT exception map.
@@ -324,8 +325,8 @@ class State:
             draft = self._patched(data, project, work_item_type, base, operations, item_id=-1, rev=0,
                                   previous_state=None, bypass_rules=bypass_rules)
             if validate_only:
-                # validateOnly consumes no id and stores nothing (facts 4.2); the answer's id is -1, rev 0
-                # (not confirmed).
+                # validateOnly consumes no id and stores nothing (docs/azure-devops-behaviours.md §4.2); the answer's id
+                # is -1, rev 0 (not confirmed).
                 revision = wi.next_revision([], draft, by=by, now=now, watermark=0, state_before=None)
                 return wi.WorkItemRecord(id=-1, project_id=project.id, revisions=[replace(revision, rev=0)])
             data.watermark += 1
@@ -370,7 +371,7 @@ class State:
         relation_only_bumps_rev: bool = False,
         when: datetime | None = None,
     ) -> wi.WorkItemRecord:
-        """PATCH .../workitems/{id}: all operations or none (facts 5.3)."""
+        """PATCH .../workitems/{id}: all operations or none (docs/azure-devops-behaviours.md §5.3)."""
         with self.lock:
             record = self.live_item(data, item_id)
             project = data.projects[record.project_id]
@@ -383,7 +384,8 @@ class State:
             draft = self._patched(data, project, work_item_type, base, operations, item_id=record.id,
                                   rev=current.rev, previous_state=state_before, bypass_rules=bypass_rules)
             if validate_only:
-                # The spec example: "ValidationOnly won't patch this title or increase Rev" (facts 4.2).
+                # The spec example: "ValidationOnly won't patch this title or increase Rev"
+                # (docs/azure-devops-behaviours.md §4.2).
                 return record
             new_revision = draft.fields_changed or (draft.relations_changed and relation_only_bumps_rev)
             if draft.relations_changed:
@@ -403,7 +405,8 @@ class State:
             return record
 
     def delete_item(self, data: OrgData, item_id: int, *, by: str, destroy: bool) -> wi.WorkItemRecord:
-        """DELETE .../workitems/{id}: to the recycle bin, or gone for good with destroy=true (facts 5.1)."""
+        """DELETE .../workitems/{id}: to the recycle bin, or gone for good with destroy=true
+        (docs/azure-devops-behaviours.md §5.1)."""
         with self.lock:
             record = data.work_items.get(item_id)
             if record is None or (record.deleted is not None and not destroy):

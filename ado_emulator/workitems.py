@@ -1,6 +1,7 @@
 """Work items: the Scrum types, the fields, the rules, JSON Patch, and the JSON the service returns.
 
-Shapes follow the real recordings and official examples (facts 5.1-5.3, examples/wit/7.1/workItems/*).
+Shapes follow the real recordings and official examples (docs/azure-devops-behaviours.md §5.1-5.3,
+examples/wit/7.1/workItems/*).
 Storage classes are plain; the state module's lock guards every mutation.
 """
 
@@ -16,7 +17,7 @@ from ado_emulator.errors import ApiError
 from ado_emulator.locations import SERVICE_PREFIXES
 from ado_emulator.model import Identity, Org, Project
 
-# System.RevisedDate of the current revision (facts 5.2, `$expand=All`).
+# System.RevisedDate of the current revision (docs/azure-devops-behaviours.md §5.2, `$expand=All`).
 END_OF_TIME = "9999-01-01T00:00:00Z"
 
 FieldKind = Literal["string", "html", "tree", "int", "double", "datetime", "identity"]
@@ -24,7 +25,8 @@ FieldKind = Literal["string", "html", "tree", "int", "double", "datetime", "iden
 
 @dataclass(frozen=True)
 class IdentityValue:
-    """A field value that refers to an identity; rendered as an IdentityRef object (facts 5.2)."""
+    """A field value that refers to an identity; rendered as an IdentityRef object (docs/azure-devops-behaviours.md
+    §5.2)."""
 
     id: str
 
@@ -85,9 +87,10 @@ COMPUTED = frozenset(
         "System.Watermark",
     }
 )
-# Shown only with $expand=All/Fields or when asked for by name (facts 5.2).
+# Shown only with $expand=All/Fields or when asked for by name (docs/azure-devops-behaviours.md §5.2).
 EXPANDED_ONLY = COMPUTED
-# Read-only fields that bypassRules=true may still set (the spec's bypassRules example, facts 5.2).
+# Read-only fields that bypassRules=true may still set (the spec's bypassRules example, docs/azure-devops-behaviours.md
+# §5.2).
 BYPASS_WRITABLE = frozenset({"System.CreatedBy", "System.CreatedDate", "System.ChangedBy", "System.ChangedDate"})
 
 
@@ -236,7 +239,7 @@ class Links:
         return f"{self.org_url}/_apis/Identities/{identity_id}"
 
     def identity_ref(self, identity: Identity) -> dict[str, Any]:
-        # IdentityRef keys in the order of the real create response (facts 5.2).
+        # IdentityRef keys in the order of the real create response (docs/azure-devops-behaviours.md §5.2).
         avatar = f"{self.org_url}/_apis/GraphProfile/MemberAvatars/{identity.subject_descriptor}"
         return {
             "displayName": identity.display_name,
@@ -282,7 +285,7 @@ def revision_fields(
     expanded: bool,
     only: Sequence[FieldDef] | None = None,
 ) -> dict[str, Any]:
-    """The `fields` object of one revision. Fields without a value are omitted (facts 5.2)."""
+    """One revision's `fields`; fields without a value are left out (docs/azure-devops-behaviours.md §5.2)."""
     raw: dict[str, Any] = dict(revision.fields)
     if expanded or only is not None:
         index = record.revisions.index(revision)
@@ -351,7 +354,8 @@ def item_json(
     only: Sequence[FieldDef] | None = None,
     single: bool = True,
 ) -> dict[str, Any]:
-    """A WorkItem as served: single answers carry `_links` and the project in `url` (facts 5.2),
+    """A WorkItem as served: single answers carry `_links` and the project in `url` (docs/azure-devops-behaviours.md
+    §5.2),
     list answers (workitems?ids=, workitemsbatch) only id/rev/fields/url (examples GET__wit_WorkItems_ids)."""
     revision = revision or record.current
     body: dict[str, Any] = {
@@ -375,7 +379,8 @@ def item_json(
 
 
 def rule_error(field_name: str, codes: str) -> ApiError:
-    # TF401320 wording from facts 5.3; 400 per the WIT exception map (RuleValidationException -> 400).
+    # TF401320 wording from docs/azure-devops-behaviours.md §5.3; 400 per the WIT exception map (RuleValidationException
+    # -> 400).
     return ApiError(
         400, f"TF401320: Rule Error for field {field_name}. Error code: {codes}.", "RuleValidationException"
     )
@@ -424,7 +429,7 @@ def coerce(definition: FieldDef, value: Any, context: PatchContext) -> Any:
         if identity:
             return IdentityValue(identity.id)
         if context.bypass_rules:
-            # bypassRules stores the text as given (facts 5.2, spec example "Invalid Value").
+            # bypassRules stores the text as given (docs/azure-devops-behaviours.md §5.2, spec example "Invalid Value").
             return str(value)
         # The real wording for an unknown identity is not confirmed.
         raise ApiError(
@@ -463,7 +468,7 @@ def same_value(current: Any, wanted: Any, members: Iterable[Identity]) -> bool:
 
 
 def failed_test_op(path: str, actual: Any, expected: Any) -> ApiError:
-    # VS403351 and the message template (facts 5.3); 412 per the WIT exception map
+    # VS403351 and the message template (docs/azure-devops-behaviours.md §5.3); 412 per the WIT exception map
     # (TestPatchOperationFailedException -> PreconditionFailed). typeKey not confirmed by a real body.
     return ApiError(
         412,
@@ -570,7 +575,7 @@ def apply_rules(
         raise rule_error("Title", "InvalidTooLong")
     state = fields.get("System.State")
     if state not in work_item_type.states:
-        # Verbatim message from facts 5.3.
+        # Verbatim message from docs/azure-devops-behaviours.md §5.3.
         raise rule_error("State", "Required, HasValues, LimitedToValues, SetByRule, InvalidEmpty")
     if state != previous_state and "System.Reason" not in draft.explicit:
         fields["System.Reason"] = work_item_type.reasons.get(str(state), f"Moved to {state}")
@@ -625,7 +630,7 @@ def carry_forward(revision: Revision) -> dict[str, Any]:
 
 
 def new_item_fields(work_item_type: WorkItemType, project: Project, *, by: str, now: datetime) -> dict[str, Any]:
-    """Defaults of a new item, as in the real create response (facts 5.2)."""
+    """Defaults of a new item, as in the real create response (docs/azure-devops-behaviours.md §5.2)."""
     fields: dict[str, Any] = {
         "System.AreaPath": project.name,
         "System.TeamProject": project.name,

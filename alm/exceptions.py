@@ -39,8 +39,8 @@ class TokenRejected(AdoError):
 
     code = "token_rejected"
     REASONS = {
-        # The wire gives the same empty 401 for an unknown token, a revoked one and one made for
-        # another organization (facts 3.2, 3.4, 3.6), so "unknown" covers all three.
+        # The wire gives the same empty 401 for an unknown token, a revoked one and one made for another organization
+        # (docs/azure-devops-behaviours.md §3.2, 3.4, 3.6), so "unknown" covers all three.
         "unknown": "was not accepted by this organization (unknown, revoked, or made for another organization)",
         "revoked": "has been revoked",
         "wrong_organization": "was made for another organization",
@@ -89,7 +89,8 @@ class TokenUnreadable(AdoError):
 
 
 class PermissionMissing(AdoError):
-    """The token is valid but lacks a scope the call needs (Azure DevOps answers 401, facts 3.5)."""
+    """The token is valid but lacks a scope the call needs (Azure DevOps answers 401, docs/azure-devops-behaviours.md
+    §3.5)."""
 
     code = "permission_missing"
 

@@ -55,18 +55,14 @@ def project_get(call: Call) -> Reply:
         "name": project.default_team_name,
         "url": f"{call.links.org_url}/_apis/projects/{project.id}/teams/{team_id}",
     }
-    if call.incoming.flag("includeCapabilities"):
-        body["capabilities"] = {
-            "versioncontrol": {"sourceControlType": "Git", "gitEnabled": "True", "tfvcEnabled": "False"},
-            "processTemplate": {"templateName": "Scrum", "templateTypeId": "6b724908-ef14-45cf-84f8-768b5384da45"},
-        }
     return ok(body)
 
 
 def project_delete(call: Call) -> Reply:
-    # The app's non-destructive probe for vso.project_manage deletes the nil id and expects 404 (facts 4.2).
-    # For a project that exists the service queues an operation (202 OperationReference, as for POST
-    # projects); the emulator never removes a project, so demo data cannot be lost by a probe gone wrong.
+    # The app's non-destructive probe for vso.project_manage deletes the nil id and expects 404
+    # (docs/azure-devops-behaviours.md §4.2). For a project that exists the service queues an operation (202
+    # OperationReference, as for POST projects); the emulator never removes a project, so demo data cannot be lost by a
+    # probe gone wrong.
     project = call.state.project_or_404(call.data, call.params["project"])
     operation_id = str(uuid.uuid5(uuid.UUID(project.id), "delete"))
     return ok(

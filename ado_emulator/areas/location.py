@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ado_emulator.call import ALL, NONE, Call, Route, ok, route, service_url
-from ado_emulator.errors import ApiError, Reply
+from ado_emulator.errors import Reply
 from ado_emulator.locations import (
     CONNECTION_DATA,
     LOCATIONS_BY_SERVICE,
@@ -18,7 +18,8 @@ from ado_emulator.model import ANONYMOUS_ID, LOCATION_SERVICE_OWNER, Identity
 
 
 def _identity_json(identity: Identity) -> dict[str, Any]:
-    # Keys and order of real/GET__apis_ConnectionData_dev.azure.com_org_2025-01.json (facts 2.1).
+    # Keys and order of real/GET__apis_ConnectionData_dev.azure.com_org_2025-01.json (docs/azure-devops-behaviours.md
+    # §2.1).
     return {
         "id": identity.id,
         "descriptor": identity.descriptor,
@@ -32,8 +33,8 @@ def _identity_json(identity: Identity) -> dict[str, Any]:
 
 
 def _anonymous_json() -> dict[str, Any]:
-    # The anonymous user of a public-project org: only the id is confirmed (facts 2.1); the rest mirrors
-    # the on-prem unauthenticated identity and is not confirmed.
+    # The anonymous user of a public-project org: only the id is confirmed (docs/azure-devops-behaviours.md §2.1); the
+    # rest mirrors the on-prem unauthenticated identity and is not confirmed.
     return {
         "id": ANONYMOUS_ID,
         "descriptor": f"Microsoft.TeamFoundation.UnauthenticatedIdentity;{ANONYMOUS_ID}",
@@ -77,7 +78,8 @@ def connection_data(call: Call) -> Reply:
 
 
 def _areas(call: Call) -> list[dict[str, Any]]:
-    # On-prem returns an empty list and clients use the collection URL for everything (facts 1.2).
+    # On-prem returns an empty list and clients use the collection URL for everything (docs/azure-devops-behaviours.md
+    # §1.2).
     if call.data.org.kind == "server":
         return []
     return [
@@ -91,17 +93,8 @@ def resource_areas(call: Call) -> Reply:
     return ok({"count": len(value), "value": value})
 
 
-def resource_area(call: Call) -> Reply:
-    wanted = call.params["areaId"].lower()
-    for area in _areas(call):
-        if area["id"] == wanted or area["name"].lower() == wanted:
-            return ok(area)
-    raise ApiError(404, f"The resource area {call.params['areaId']} was not found.", "VssResourceAreaNotFoundException")
-
-
 ROUTES: tuple[Route, ...] = (
     route(ALL, "OPTIONS", "", NONE, None, options_apis),
     route(ALL, "GET", "connectiondata", NONE, CONNECTION_DATA, connection_data, anonymous_ok=True),
     route(ALL, "GET", "resourceareas", NONE, RESOURCE_AREAS, resource_areas),
-    route(ALL, "GET", "resourceareas/{areaId}", NONE, RESOURCE_AREAS, resource_area),
 )

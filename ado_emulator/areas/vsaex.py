@@ -55,7 +55,7 @@ def _user_entitlement(call: Call, identity: Identity) -> dict[str, Any]:
 def user_entitlements(call: Call) -> Reply:
     members = call.state.members(call.data.org)
     offset = paging_offset(call.incoming.param("continuationToken"))
-    # `$top` as the spec names it; the CLI sent `top` (facts 4.2).
+    # `$top` as the spec names it; the CLI sent `top` (docs/azure-devops-behaviours.md §4.2).
     size = int_param(call, "$top", "top", default=100) or 100
     page = members[offset : offset + size]
     more = offset + size < len(members)

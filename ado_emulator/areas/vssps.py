@@ -14,8 +14,8 @@ from ado_emulator.model import PatRecord
 
 
 def _session_token(call: Call, record: PatRecord) -> dict[str, Any]:
-    # SessionToken keys of the tokenAdmin example (facts 4.2). `isValid` is false only for revoked tokens:
-    # the example lists an already-expired token as valid (validTo == validFrom in the past).
+    # SessionToken keys of the tokenAdmin example (docs/azure-devops-behaviours.md §4.2). `isValid` is false only for
+    # revoked tokens: the example lists an already-expired token as valid (validTo == validFrom in the past).
     org_ids = None
     if record.orgs is not None:
         org_ids = [call.state.org_data(name).org.id for name in record.orgs]
@@ -40,7 +40,7 @@ def _session_token(call: Call, record: PatRecord) -> dict[str, Any]:
 
 
 def session_tokens(call: Call) -> Reply:
-    """Legacy GET _apis/Token/SessionTokens: all of the caller's PATs (facts 4.2, 4.3)."""
+    """Legacy GET _apis/Token/SessionTokens: all of the caller's PATs (docs/azure-devops-behaviours.md §4.2, 4.3)."""
     records = call.state.pats_of(call.me.id)
     now = call.state.now()
     option = call.incoming.param("displayFilterOption")
@@ -57,8 +57,8 @@ def session_tokens(call: Call) -> Reply:
     tokens = [_session_token(call, p) for p in records]
     paged = any(call.incoming.param(n) is not None for n in ("startRowNumber", "pageSize", "pageRequestTimeStamp"))
     if paged:
-        # With paging parameters clients read `sessionTokens` (facts 4.2); the rest of that envelope is
-        # not confirmed. startRowNumber is 1-based.
+        # With paging parameters clients read `sessionTokens` (docs/azure-devops-behaviours.md §4.2); the rest of that
+        # envelope is not confirmed. startRowNumber is 1-based.
         start = max(1, int_param(call, "startRowNumber", default=1) or 1)
         size = int_param(call, "pageSize")
         page = tokens[start - 1 : (start - 1 + size) if size is not None else None]
@@ -70,7 +70,8 @@ _DESCRIPTOR = re.compile(r"^[a-z]{2,8}\.[A-Za-z0-9_\-]+=*$")
 
 
 def personal_access_tokens(call: Call) -> Reply:
-    """TokenAdmin: one user's PATs in this organization (facts 4.2; the org-admin check is not emulated)."""
+    """TokenAdmin: one user's PATs in this organization (docs/azure-devops-behaviours.md §4.2; the org-admin check is
+    not emulated)."""
     descriptor = call.params["descriptor"]
     if not _DESCRIPTOR.match(descriptor):
         raise ApiError(400, f"The subject descriptor '{descriptor}' is not valid.", "ArgumentException")

@@ -57,7 +57,7 @@ def _read_items(
     as_of: datetime | None,
 ) -> Reply:
     if len(ids) > MAX_BATCH_IDS:
-        # 400 for more than 200 ids (facts 5.1); the wording is not confirmed.
+        # 400 for more than 200 ids (docs/azure-devops-behaviours.md §5.1); the wording is not confirmed.
         raise ApiError(
             400,
             f"The number of work items requested ({len(ids)}) exceeds the maximum allowed ({MAX_BATCH_IDS}).",
@@ -77,7 +77,8 @@ def _read_items(
             if revision is None:
                 if not omit:
                     raise item_not_found(item_id)
-                value.append(None)  # errorPolicy=Omit: null in place of the missing item (facts 5.1)
+                # errorPolicy=Omit: null in place of the missing item (docs/azure-devops-behaviours.md §5.1)
+                value.append(None)
                 continue
             value.append(_render(call, record, revision=revision, expand=expand, only=fields, single=False))
     return ok({"count": len(value), "value": value})
@@ -193,7 +194,7 @@ def workitem_create(call: Call) -> Reply:
             record, record.current, links=call.links, identities=_identities(call), expanded=False
         )
         return ok({"id": record.id, "rev": record.current.rev, "fields": fields})
-    # 200, not 201 (facts 5.2).
+    # 200, not 201 (docs/azure-devops-behaviours.md §5.2).
     return ok(_render(call, record))
 
 
@@ -213,7 +214,8 @@ def workitem_update(call: Call) -> Reply:
 
 
 def _deleted_json(call: Call, record: wi.WorkItemRecord, *, with_resource: bool) -> dict[str, Any]:
-    # WorkItemDelete (facts 5.1; key order of examples/wit/7.1/recycleBin/PATCH__wit_recyclebin_restore.json).
+    # WorkItemDelete (docs/azure-devops-behaviours.md §5.1; key order of
+    # examples/wit/7.1/recycleBin/PATCH__wit_recyclebin_restore.json).
     project = call.data.projects[record.project_id]
     deletion = record.deleted
     deleted_by = call.state.identity(deletion.by) if deletion else None
@@ -234,8 +236,8 @@ def workitem_delete(call: Call) -> Reply:
     call.project()
     destroy = call.incoming.flag("destroy")
     record = call.state.delete_item(call.data, int(call.params["id"]), by=call.me.id, destroy=destroy)
-    # 200 + WorkItemDelete for 7.1 (facts 5.1). With destroy=true there is nothing left to restore,
-    # so `resource` is null (not confirmed).
+    # 200 + WorkItemDelete for 7.1 (docs/azure-devops-behaviours.md §5.1). With destroy=true there is nothing left to
+    # restore, so `resource` is null (not confirmed).
     return ok(_deleted_json(call, record, with_resource=not destroy))
 
 
@@ -354,7 +356,8 @@ def wiql(call: Call) -> Reply:
     def field_ref(definition: wi.FieldDef) -> dict[str, str]:
         return {"referenceName": definition.ref, "name": definition.name, "url": call.links.field_url(definition.ref)}
 
-    # WorkItemQueryResult, keys and order of the recording (facts 5.2); sortColumns only with ORDER BY.
+    # WorkItemQueryResult, keys and order of the recording (docs/azure-devops-behaviours.md §5.2); sortColumns only with
+    # ORDER BY.
     result: dict[str, Any] = {
         "queryType": "flat",
         "queryResultType": "workItem",

@@ -1,4 +1,4 @@
-"""Authentication and scope answers of the emulator (facts 1, 3, 4)."""
+"""Authentication and scope answers of the emulator (docs/azure-devops-behaviours.md §1, 3, 4)."""
 
 from __future__ import annotations
 
@@ -176,7 +176,8 @@ def test_work_read_scope_cannot_patch_but_can_read(ado, http_for, alice_identity
     )
     assert patch.status_code == HTTPStatus.UNAUTHORIZED
     assert http.get(f"{org_url}/_apis/wit/workitems/1", params=V71).status_code == HTTPStatus.OK
-    # vso.work inherits vso.profile through vso.hooks_write (facts 4.2): it can list projects.
+    # vso.work inherits vso.profile through vso.hooks_write (docs/azure-devops-behaviours.md §4.2): it can list
+    # projects.
     assert http.get(f"{org_url}/_apis/projects", params=V71).status_code == HTTPStatus.OK
 
 

@@ -42,7 +42,7 @@ def test_connection_data_keys_match_the_real_response(alice_http, org_url, alice
     body = response.json()
     assert set(body) == set(real)
     assert set(body["locationServiceData"]) == set(real["locationServiceData"])
-    # customDisplayName only exists when the user set one (facts 2.1).
+    # customDisplayName only exists when the user set one (docs/azure-devops-behaviours.md §2.1).
     assert set(body["authenticatedUser"]) == set(real["authenticatedUser"]) - {"customDisplayName"}
     user = body["authenticatedUser"]
     assert user["id"] == alice_identity.id

@@ -1,4 +1,4 @@
-"""api-version handling (facts 7)."""
+"""api-version handling (docs/azure-devops-behaviours.md §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Work item tracking: reads, WIQL, create, update, delete (facts 5)."""
+"""Work item tracking: reads, WIQL, create, update, delete (docs/azure-devops-behaviours.md §5)."""
 
 from __future__ import annotations
 
