@@ -322,8 +322,17 @@ class State:
             now = when or self.now()
             base = wi.Draft(fields=wi.new_item_fields(work_item_type, project, by=by, now=now), relations=[])
             # Unsaved items have the temporary id -1 in the service's messages.
-            draft = self._patched(data, project, work_item_type, base, operations, item_id=-1, rev=0,
-                                  previous_state=None, bypass_rules=bypass_rules)
+            draft = self._patched(
+                data,
+                project,
+                work_item_type,
+                base,
+                operations,
+                item_id=-1,
+                rev=0,
+                previous_state=None,
+                bypass_rules=bypass_rules,
+            )
             if validate_only:
                 # validateOnly consumes no id and stores nothing (docs/azure-devops-behaviours.md §4.2); the answer's id
                 # is -1, rev 0 (not confirmed).
@@ -381,8 +390,17 @@ class State:
             current = record.current
             state_before = current.fields.get("System.State")
             base = wi.Draft(fields=wi.carry_forward(current), relations=record.relations)
-            draft = self._patched(data, project, work_item_type, base, operations, item_id=record.id,
-                                  rev=current.rev, previous_state=state_before, bypass_rules=bypass_rules)
+            draft = self._patched(
+                data,
+                project,
+                work_item_type,
+                base,
+                operations,
+                item_id=record.id,
+                rev=current.rev,
+                previous_state=state_before,
+                bypass_rules=bypass_rules,
+            )
             if validate_only:
                 # The spec example: "ValidationOnly won't patch this title or increase Rev"
                 # (docs/azure-devops-behaviours.md §4.2).
@@ -403,6 +421,31 @@ class State:
                     )
                 )
             return record
+
+    def create_many(self, data: OrgData, project: Project, type_name: str, titles: list[str], *, by: str) -> list[int]:
+        """Many new items at once, alike but for their titles: the first goes through create_item and the others
+        copy its revision. For tests of large projects, where 25,000 JSON Patch runs would take many seconds."""
+        if not titles:
+            return []
+        with self.lock:
+            first = self.create_item(
+                data, project, type_name, [{"op": "add", "path": "/fields/System.Title", "value": titles[0]}], by=by
+            )
+            template = first.current
+            ids = [first.id]
+            for title in titles[1:]:
+                data.watermark += 1
+                fields = dict(template.fields)
+                fields["System.Title"] = title
+                record = wi.WorkItemRecord(
+                    id=data.next_id,
+                    project_id=project.id,
+                    revisions=[replace(template, fields=fields, watermark=data.watermark)],
+                )
+                data.work_items[record.id] = record
+                ids.append(record.id)
+                data.next_id += 1
+            return ids
 
     def delete_item(self, data: OrgData, item_id: int, *, by: str, destroy: bool) -> wi.WorkItemRecord:
         """DELETE .../workitems/{id}: to the recycle bin, or gone for good with destroy=true

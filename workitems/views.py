@@ -33,13 +33,15 @@ def work_item_list(request: HttpRequest) -> HttpResponse:
             connection=connection,
             type_=values.get("type") or None,
             state=values.get("state") or None,
-            page=values.get("page") or 1,
+            before=values.get("before"),
+            after=values.get("after"),
             per_page=values.get("per_page") or 100,
         )
     except (ado.AdoError, work.ActingRefused) as error:
         return _problem(request, error.message, status=502 if isinstance(error, ado.AdoError) else 200)
     query = request.GET.copy()
-    query.pop("page", None)
+    for cursor in ("before", "after"):
+        query.pop(cursor, None)
     return render(
         request,
         "workitems/work_item_list.html",

@@ -57,11 +57,11 @@ def _read_items(
     as_of: datetime | None,
 ) -> Reply:
     if len(ids) > MAX_BATCH_IDS:
-        # 400 for more than 200 ids (docs/azure-devops-behaviours.md §5.1); the wording is not confirmed.
+        # VS403474 for more than 200 ids (docs/azure-devops-behaviours.md §5.1); the typeKey is not confirmed.
         raise ApiError(
             400,
-            f"The number of work items requested ({len(ids)}) exceeds the maximum allowed ({MAX_BATCH_IDS}).",
-            "ArgumentOutOfRangeException",
+            f"VS403474: You requested {len(ids)} work items which exceeds the limit of {MAX_BATCH_IDS}.",
+            "WorkItemPageSizeExceededException",
         )
     if fields is not None and expand != "none":
         raise ApiError(
@@ -245,6 +245,9 @@ def workitem_revisions(call: Call) -> Reply:
     call.project()
     skip = int_param(call, "$skip", default=0) or 0
     top = int_param(call, "$top")
+    if top == 0:
+        # $top must be positive (docs/azure-devops-behaviours.md §5.4); the wording is not confirmed.
+        raise ApiError(400, "The value 0 is not valid for $top: it must be greater than 0.", "ArgumentException")
     with call.state.lock:
         record = call.state.live_item(call.data, int(call.params["id"]))
         revisions = record.revisions[skip : skip + top if top is not None else None]
@@ -286,6 +289,10 @@ def recyclebin_destroy(call: Call) -> Reply:
     call.state.destroy_deleted(call.data, int(call.params["id"]))
     # examples/wit/7.1/recycleBin/DELETE__wit_recyclebin__id_.json: 204.
     return Reply(status=204)
+
+
+# The most results a flat WIQL query may return (docs/azure-devops-behaviours.md §5.4).
+WIQL_MAX_RESULTS = 20_000
 
 
 @dataclass(frozen=True)
@@ -335,6 +342,9 @@ def wiql(call: Call) -> Reply:
     )
     query = wiql_lang.parse(text, context)
     top = int_param(call, "$top")
+    if top == 0:
+        # $top must be positive (docs/azure-devops-behaviours.md §5.4); the wording is not confirmed.
+        raise ApiError(400, "The value 0 is not valid for $top: it must be greater than 0.", "ArgumentException")
     rows: list[_WiqlRow] = []
     with call.state.lock:
         for record in call.data.work_items.values():
@@ -350,6 +360,15 @@ def wiql(call: Call) -> Reply:
     rows.sort(key=lambda r: r.record.id)
     for key in reversed(query.order):
         rows.sort(key=lambda r, k=key: _sort_value(r.value(k.field)), reverse=key.descending)
+    if len(rows) > WIQL_MAX_RESULTS and (top is None or top > WIQL_MAX_RESULTS):
+        # A flat query over 20,000 results is refused unless $top keeps it under (docs/azure-devops-behaviours.md
+        # §5.4). The typeKey is not confirmed.
+        raise ApiError(
+            400,
+            f"VS402337: The number of work items returned exceeds the size limit of {WIQL_MAX_RESULTS}. "
+            "Change the query to return fewer items.",
+            "QueryResultSizeLimitExceededException",
+        )
     if top is not None:
         rows = rows[:top]
 

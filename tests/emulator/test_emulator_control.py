@@ -172,3 +172,26 @@ def test_issue_pat_defaults(ado, alice_identity):
 def test_naive_datetimes_are_refused(ado, alice_identity):
     with pytest.raises(ValueError, match="timezone-aware"):
         ado.issue_pat(alice_identity, valid_to=datetime(2030, 1, 1))  # noqa: DTZ001 - the point of the test
+
+
+def test_many_work_items_are_created_at_once_by_the_control_api(control, ado):
+    response = control(
+        "POST",
+        "workitems/fabrikam",
+        json={
+            "project": "Fabrikam Fiber",
+            "count": 500,
+            "type": "Bug",
+            "title": "Bulk {n}",
+            "email": "bob@fabrikam.example",
+        },
+    )
+    assert response.status_code == HTTPStatus.OK
+    body = response.json()
+    assert body["count"] == 500
+    last = ado.work_item("fabrikam", body["last_id"])
+    assert last["fields"]["System.Title"] == "Bulk 499"
+    assert last["fields"]["System.WorkItemType"] == "Bug"
+    assert last["fields"]["System.State"] == "New"
+    assert last["fields"]["System.CreatedBy"]["uniqueName"] == "bob@fabrikam.example"
+    assert body["last_id"] - body["first_id"] == 499

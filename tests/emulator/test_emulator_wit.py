@@ -77,7 +77,7 @@ def test_201_ids_are_refused_and_200_are_fine(alice_http, org_url):
     too_many = alice_http.get(url, params={**V71, "ids": ",".join(str(i) for i in range(1, 202))})
     most = alice_http.get(url, params={**V71, "ids": ",".join(str(i) for i in range(1, 201)), "errorPolicy": "Omit"})
     assert too_many.status_code == HTTPStatus.BAD_REQUEST
-    assert too_many.json()["$id"] == "1"
+    assert too_many.json()["message"] == "VS403474: You requested 201 work items which exceeds the limit of 200."
     assert most.status_code == HTTPStatus.OK
     assert most.json()["count"] == 200
 
@@ -212,6 +212,27 @@ def test_wiql_me_and_assigned_to_match_the_caller(alice_http, org_url, ado):
         assert (
             ado.work_item("fabrikam", item_id)["fields"]["System.AssignedTo"]["uniqueName"] == "alice@fabrikam.example"
         )
+
+
+def test_wiql_over_twenty_thousand_results_needs_a_smaller_top(ado, alice_http, org_url, svc_identity):
+    ado.add_project("fabrikam", "Huge")
+    ado.add_many_work_items("fabrikam", "Huge", 20_001, title="Item {n}", by=svc_identity)
+    query = "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = 'Huge'"
+    refused = wiql(alice_http, org_url, query)
+    too_large_top = wiql(alice_http, org_url, query, **{"$top": "20001"})
+    capped = wiql(alice_http, org_url, query, **{"$top": "20000"})
+    assert refused.status_code == too_large_top.status_code == HTTPStatus.BAD_REQUEST
+    assert refused.json()["message"] == (
+        "VS402337: The number of work items returned exceeds the size limit of 20000. "
+        "Change the query to return fewer items."
+    )
+    assert capped.status_code == HTTPStatus.OK
+    assert len(capped.json()["workItems"]) == 20_000
+
+
+def test_wiql_top_zero_is_refused(alice_http, org_url):
+    response = wiql(alice_http, org_url, "SELECT [System.Id] FROM WorkItems", **{"$top": "0"})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
 
 
 def test_wiql_on_the_team_route(alice_http, project_url):
