@@ -168,6 +168,13 @@ def _rate_headers(params: Mapping[str, Any], *, blocked: bool) -> list[tuple[str
 def _status_message(status: int, org: str) -> tuple[str, str]:
     if status == 503:
         return _TF24668.format(org=org), "VssServiceException"
+    if status == 409:
+        # A work item save that lost a race (docs/azure-devops-behaviours.md §5.3), as public clients quote it.
+        return (
+            "TF26071: This work item has been changed by someone else since you opened it. You will need to "
+            "refresh it and discard your changes.",
+            "WorkItemRevisionMismatchException",
+        )
     # Generic wording for other statuses: not from a real body.
     return f"The service returned an error ({status}). Try again later.", "VssServiceException"
 

@@ -634,7 +634,9 @@ class AdoClient:
             if permission is not None and self._token_authenticates():
                 raise PermissionMissing(permission, activity_id=activity)
             raise TokenRejected("unknown", url=self.url, activity_id=activity)
-        if "VS403351" in message or status == 412:
+        if "VS403351" in message or status in {409, 412}:
+            # 412: the test /rev failed; 409: WorkItemRevisionMismatchException, a concurrent save won
+            # (docs/azure-devops-behaviours.md §5.3). Both mean: reload and apply again.
             raise Conflict(_current_rev(message), activity_id=activity)
         if status == 403:
             raise AccessDenied(message or "access denied.", activity_id=activity)

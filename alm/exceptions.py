@@ -130,7 +130,7 @@ class NotFound(AdoError):
 
 
 class Conflict(AdoError):
-    """Someone changed the work item since it was read (412, VS403351 on the test /rev operation)."""
+    """Someone changed the work item since it was read (412 VS403351 on the test /rev, or 409 revision mismatch)."""
 
     code = "conflict"
 

@@ -147,6 +147,23 @@ def test_stale_revision_reports_conflict_and_shows_current_values(alice_client, 
     assert AuditRecord.objects.get().outcome == "conflict"
 
 
+def test_revision_mismatch_409_is_a_conflict_like_412(alice_client, alice_credential, ado):
+    item_id = _first_item(ado)
+    before = _current(ado, item_id)
+    ado.set_fault("status", status=409, method="PATCH", count=1)
+    response = _edit(
+        alice_client,
+        item_id,
+        title="Saved at the same moment",
+        state=before["fields"]["System.State"],
+        rev=before["rev"],
+    )
+    assert "changed in Azure DevOps meanwhile" in response.content.decode()
+    assert _current(ado, item_id)["rev"] == before["rev"]
+    assert AuditRecord.objects.get().outcome == "conflict"
+    assert AlmCredential.objects.get().status == AlmCredential.Status.WORKING
+
+
 def test_delete_moves_to_recycle_bin_as_the_user(alice_client, alice_credential, ado):
     item_id = _first_item(ado)
     assert "Delete work item" in alice_client.get(reverse("work_item_delete", args=[item_id])).content.decode()
