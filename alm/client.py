@@ -351,7 +351,9 @@ class AdoClient:
         projects: list[Project] = []
         continuation: str | None = None
         for _page in range(MAX_PROJECT_PAGES):
-            params: list[tuple[str, str]] = [("$top", "500"), ("stateFilter", "wellFormed")]
+            # No $top: the service's own page size (100), each page naming the next in x-ms-continuationtoken
+            # (docs/azure-devops-behaviours.md §4.2).
+            params: list[tuple[str, str]] = [("stateFilter", "wellFormed")]
             if continuation:
                 params.append(("continuationToken", continuation))
             response = self._request("GET", f"{self.url}/_apis/projects", params=params, permission=PROJECT_TEAM)

@@ -33,12 +33,23 @@ def _project_ref(call: Call, project: Project) -> dict[str, Any]:
     return body
 
 
+# Without $top the list holds 100 projects (docs/azure-devops-behaviours.md §4.2).
+PROJECTS_PAGE = 100
+
+
 def projects_list(call: Call) -> Reply:
+    """A page of projects; `x-ms-continuationtoken` says how many were served when more remain."""
     projects = sorted(call.data.projects.values(), key=lambda p: p.name.lower())
     skip = int_param(call, "$skip", default=0) or 0
-    top = int_param(call, "$top")
-    page = projects[skip : skip + top if top is not None else None]
-    return ok({"count": len(page), "value": [_project_ref(call, p) for p in page]})
+    # The continuation token counts the projects already fetched (spec: "Pointer that shows how many
+    # projects already been fetched"); it adds to $skip here (how the two combine is not confirmed).
+    skip += int_param(call, "continuationToken", default=0) or 0
+    top = int_param(call, "$top", default=PROJECTS_PAGE) or PROJECTS_PAGE
+    page = projects[skip : skip + top]
+    reply = ok({"count": len(page), "value": [_project_ref(call, p) for p in page]})
+    if skip + top < len(projects):
+        reply.headers.append(("x-ms-continuationtoken", str(skip + top)))
+    return reply
 
 
 def project_get(call: Call) -> Reply:

@@ -354,6 +354,18 @@ def test_probes_change_nothing(ado, make_client, service_token):
     assert not any(record.method in ("PATCH", "PUT") for record in settled_requests(ado))
 
 
+def test_project_list_follows_continuation_tokens_through_150_projects(ado, make_client, service_token):
+    for n in range(149):
+        ado.add_project("fabrikam", f"Project {n:03d}")
+    ado.clear_requests()
+
+    projects = make_client(service_token).list_projects()
+
+    assert len({project.name for project in projects}) == 150
+    calls = [r for r in ado.requests if r.path.endswith("/_apis/projects")]
+    assert [r.query.get("continuationToken") for r in calls] == [None, "100"]
+
+
 def test_work_write_is_reported_short_of_manage_when_the_tokens_api_tells(ado, make_client, carol):
     scopes = ALL_SCOPES.replace("vso.work_full", "vso.work_write")
 

@@ -152,6 +152,19 @@ def test_projects_list_pages_with_top_and_skip(alice_http, ado, org_url):
     assert set(first["value"][0]) >= {"id", "name", "url", "state", "revision", "visibility", "lastUpdateTime"}
 
 
+def test_projects_list_pages_by_100_with_continuation_tokens(alice_http, ado, org_url):
+    for n in range(149):
+        ado.add_project("fabrikam", f"Project {n:03d}")
+    first = alice_http.get(f"{org_url}/_apis/projects", params=V71)
+    token = first.headers["x-ms-continuationtoken"]
+    second = alice_http.get(f"{org_url}/_apis/projects", params={**V71, "continuationToken": token})
+    assert first.json()["count"] == 100
+    assert second.json()["count"] == 50
+    assert "x-ms-continuationtoken" not in second.headers
+    names = [p["name"] for p in first.json()["value"] + second.json()["value"]]
+    assert len(set(names)) == 150
+
+
 def test_project_is_found_by_encoded_name_and_by_id(alice_http, org_url):
     by_name = alice_http.get(f"{org_url}/_apis/projects/Fabrikam%20Fiber", params=V71)
     assert by_name.status_code == HTTPStatus.OK
