@@ -128,10 +128,6 @@ class Behaviour:
     # docs/azure-devops-behaviours.md §4.2: the CLI recording shows {"members": [...]}; the 7.1 spec names the list
     # "items".
     user_entitlements_list_key: str = "members"
-    # Legacy SessionTokens `displayFilterOption` (1 active, 2 revoked, 3 expired, 4 all). The enum values are not
-    # confirmed (docs/azure-devops-behaviours.md §4.2 only shows the call with 1), so filtering can be switched off (=
-    # list all).
-    session_tokens_honour_display_filter: bool = True
     # PATCH/POST of work items with a plain application/json body gets 415 on the real service
     # (VssRequestContentTypeNotSupportedException); not in the facts, so switchable.
     require_json_patch_content_type: bool = True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from ado_emulator import workitems as wi
@@ -39,31 +38,38 @@ def _session_token(call: Call, record: PatRecord) -> dict[str, Any]:
     }
 
 
+# The paged variant's parameters, as public clients send them all together (docs/azure-devops-behaviours.md §4.2).
+SESSION_TOKEN_PAGING = (
+    "createdByOption",
+    "sortByOption",
+    "isSortAscending",
+    "startRowNumber",
+    "pageSize",
+    "pageRequestTimeStamp",
+)
+
+
 def session_tokens(call: Call) -> Reply:
-    """Legacy GET _apis/Token/SessionTokens: all of the caller's PATs (docs/azure-devops-behaviours.md §4.2, 4.3)."""
-    records = call.state.pats_of(call.me.id)
-    now = call.state.now()
-    option = call.incoming.param("displayFilterOption")
-    if option and call.host.behaviour.session_tokens_honour_display_filter:
-        # 1 active, 2 revoked, 3 expired, 4 all (enum values not confirmed).
-        keep: dict[str, Callable[[PatRecord], bool]] = {
-            "1": lambda p: not p.revoked and p.valid_to > now,
-            "2": lambda p: p.revoked,
-            "3": lambda p: not p.revoked and p.valid_to <= now,
-        }
-        test = keep.get(option.strip())
-        if test is not None:
-            records = [p for p in records if test(p)]
-    tokens = [_session_token(call, p) for p in records]
-    paged = any(call.incoming.param(n) is not None for n in ("startRowNumber", "pageSize", "pageRequestTimeStamp"))
-    if paged:
-        # With paging parameters clients read `sessionTokens` (docs/azure-devops-behaviours.md §4.2); the rest of that
-        # envelope is not confirmed. startRowNumber is 1-based.
-        start = max(1, int_param(call, "startRowNumber", default=1) or 1)
-        size = int_param(call, "pageSize")
-        page = tokens[start - 1 : (start - 1 + size) if size is not None else None]
-        return ok({"sessionTokens": page})
-    return ok({"count": len(tokens), "value": tokens})
+    """Legacy GET _apis/Token/SessionTokens: every PAT of the caller, revoked and expired ones included.
+
+    `displayFilterOption` filters nothing (docs/azure-devops-behaviours.md §4.2): clients must look at
+    `isValid` and `validTo` themselves.
+    """
+    tokens = [_session_token(call, p) for p in call.state.pats_of(call.me.id)]
+    given = [name for name in SESSION_TOKEN_PAGING if call.incoming.param(name) is not None]
+    if not given:
+        return ok({"count": len(tokens), "value": tokens})
+    missing = [name for name in SESSION_TOKEN_PAGING if name not in given]
+    if missing:
+        # The paged variant needs every one of its parameters; the wording is not confirmed.
+        raise ApiError(400, f"Value cannot be null.\r\nParameter name: {missing[0]}", "ArgumentNullException")
+    if (call.incoming.param("isSortAscending") or "").strip().lower() == "false":
+        tokens.reverse()
+    start = max(1, int_param(call, "startRowNumber", default=1) or 1)  # 1-based
+    size = int_param(call, "pageSize", default=100) or 100
+    page = tokens[start - 1 : start - 1 + size]
+    # nextRowNumber: the row after this page (its value once the list is exhausted is not confirmed).
+    return ok({"nextRowNumber": start + len(page), "sessionTokens": page})
 
 
 _DESCRIPTOR = re.compile(r"^[a-z]{2,8}\.[A-Za-z0-9_\-]+=*$")

@@ -409,6 +409,21 @@ def test_expiry_read_from_the_token_named_almlink(ado, make_client, carol):
     assert report.token_scopes == frozenset(ALL_SCOPES.split())
 
 
+def test_expiry_comes_from_the_token_in_use_among_revoked_expired_and_other_tokens(ado, make_client, carol):
+    now = datetime.now(tz=UTC)
+    ado.revoke_pat(ado.issue_pat(carol, scopes=ALL_SCOPES, valid_to=now + timedelta(days=300)))
+    ado.expire_pat(ado.issue_pat(carol, scopes=ALL_SCOPES, valid_to=now + timedelta(days=200)))
+    ado.issue_pat(carol, scopes="vso.code", valid_to=now + timedelta(days=100), display_name="ci")
+    valid_to = now + timedelta(days=45)
+    token = ado.issue_pat(carol, scopes=ALL_SCOPES, valid_to=valid_to)
+
+    report = make_client(token).check_token(project=PROJECT)
+
+    assert report.token_name == "almlink"
+    assert abs((report.expires_on - valid_to).total_seconds()) < 1
+    assert report.expiry_note == ""
+
+
 def test_expiry_of_single_unnamed_token_is_known(ado, make_client, carol):
     token = ado.issue_pat(carol, scopes=ALL_SCOPES, display_name="my token")
 

@@ -248,7 +248,7 @@ def test_session_tokens_list_all_of_the_callers_pats_without_the_secret(alice_ht
     assert {"validFrom", "validTo", "authorizationId", "userId"} <= set(almlink)
 
 
-def test_session_tokens_active_filter_hides_revoked_and_expired(alice_http, ado, alice_identity):
+def test_session_tokens_list_revoked_and_expired_whatever_the_display_filter(alice_http, ado, alice_identity):
     revoked = ado.issue_pat(alice_identity, display_name="revoked")
     expired = ado.issue_pat(alice_identity, display_name="expired")
     ado.revoke_pat(revoked)
@@ -256,25 +256,43 @@ def test_session_tokens_active_filter_hides_revoked_and_expired(alice_http, ado,
     url = f"{ado.base_url}/_vssps/fabrikam/_apis/Token/SessionTokens"
     active = alice_http.get(url, params={"displayFilterOption": "1", "api-version": "5.0-preview.1"}).json()
     everything = alice_http.get(url, params={"api-version": "5.0-preview.1"}).json()
-    assert [t["displayName"] for t in active["value"]] == ["almlink"]
-    assert {t["displayName"] for t in everything["value"]} == {"almlink", "revoked", "expired"}
-    assert next(t for t in everything["value"] if t["displayName"] == "revoked")["isValid"] is False
+    assert active == everything
+    assert {t["displayName"] for t in active["value"]} == {"almlink", "revoked", "expired"}
+    by_name = {t["displayName"]: t for t in active["value"]}
+    assert by_name["revoked"]["isValid"] is False
+    assert by_name["expired"]["isValid"] is True  # as in the official example: expiry shows only in validTo
 
 
-def test_session_tokens_with_paging_parameters_use_the_session_tokens_envelope(alice_http, ado):
-    response = alice_http.get(
-        f"{ado.base_url}/_vssps/fabrikam/_apis/Token/SessionTokens",
-        params={
-            "displayFilterOption": "1",
-            "createdByOption": "3",
-            "sortByOption": "3",
-            "isSortAscending": "false",
-            "startRowNumber": "1",
-            "pageSize": "100",
-            "api-version": "5.0-preview.1",
-        },
-    )
-    assert [t["displayName"] for t in response.json()["sessionTokens"]] == ["almlink"]
+PAGING = {
+    "displayFilterOption": "1",
+    "createdByOption": "3",
+    "sortByOption": "3",
+    "isSortAscending": "true",
+    "startRowNumber": "1",
+    "pageSize": "2",
+    "pageRequestTimeStamp": "Mon, 30 Nov 2026 08:00:00 GMT",
+    "api-version": "5.0-preview.1",
+}
+
+
+def test_paged_session_tokens_answer_next_row_number_and_session_tokens(alice_http, ado, alice_identity):
+    ado.issue_pat(alice_identity, display_name="second")
+    ado.issue_pat(alice_identity, display_name="third")
+    url = f"{ado.base_url}/_vssps/fabrikam/_apis/Token/SessionTokens"
+    first = alice_http.get(url, params=PAGING).json()
+    second = alice_http.get(url, params={**PAGING, "startRowNumber": str(first["nextRowNumber"])}).json()
+    assert set(first) == {"nextRowNumber", "sessionTokens"}
+    assert [t["displayName"] for t in first["sessionTokens"]] == ["almlink", "second"]
+    assert first["nextRowNumber"] == 3
+    assert [t["displayName"] for t in second["sessionTokens"]] == ["third"]
+
+
+def test_paged_session_tokens_need_every_paging_parameter(alice_http, ado):
+    url = f"{ado.base_url}/_vssps/fabrikam/_apis/Token/SessionTokens"
+    partial = {k: v for k, v in PAGING.items() if k != "pageRequestTimeStamp"}
+    response = alice_http.get(url, params=partial)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "pageRequestTimeStamp" in response.json()["message"]
 
 
 def test_token_admin_lists_a_users_pats_like_the_official_example(alice_http, ado, bob_identity, real_example):
