@@ -104,6 +104,18 @@ class Call:
             raise ApiError(400, "The request body is not valid JSON.", "VssPropertyValidationException") from None
 
 
+def access_denied(call: Call, *, resource: str, permission: str) -> ApiError:
+    """403 for a caller whose token is fine but who lacks a permission (docs/azure-devops-behaviours.md §4.4).
+
+    The shape follows the service's AccessCheckException; the exact wording is not confirmed."""
+    return ApiError(
+        403,
+        f"Access Denied: {call.me.display_name} needs the following permission(s) on the resource {resource} to "
+        f"perform this action: {permission}",
+        "AccessCheckException",
+    )
+
+
 Handler = Callable[[Call], Reply]
 
 

@@ -265,6 +265,16 @@ class Emulator:
     def add_member(self, identity: Identity | str, org: str | Org) -> None:
         self.state.add_member(identity, org)
 
+    def set_org_admin(self, identity: Identity | str, org: str | Org = "fabrikam", admin: bool = True) -> None:
+        """Make a member an organization administrator (Project Collection Administrators), or no longer one."""
+        self.state.set_org_admin(identity, org, admin)
+
+    def set_project_admin(
+        self, identity: Identity | str, project: str, org: str | Org = "fabrikam", admin: bool = True
+    ) -> None:
+        """Make a member an administrator of one project, or no longer one."""
+        self.state.set_project_admin(identity, org, project, admin)
+
     def issue_pat(self, identity: Identity | str, **options: Any) -> str:
         """A new PAT for `identity`; the options are State.issue_pat's (scopes, valid_to, valid_from, orgs, ...)."""
         return self.state.issue_pat(identity, **options)

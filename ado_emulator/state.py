@@ -76,6 +76,10 @@ def item_not_found(item_id: int | str) -> ApiError:
 class OrgData:
     org: Org
     members: set[str] = field(default_factory=set)
+    # Project Collection Administrators: organization administrators, administrators of every project too.
+    admins: set[str] = field(default_factory=set)
+    # Project id -> identities in that project's Project Administrators group.
+    project_admins: dict[str, set[str]] = field(default_factory=dict)
     projects: dict[str, Project] = field(default_factory=dict)
     work_items: dict[int, wi.WorkItemRecord] = field(default_factory=dict)
     next_id: int = 1
@@ -178,6 +182,34 @@ class State:
             if identity_id not in self.identities:
                 raise KeyError(f"no identity {identity_id}")
             self.org_data(org).members.add(identity_id)
+
+    def set_org_admin(self, identity: Identity | str, org: str | Org, admin: bool = True) -> None:
+        """Put a member into (or out of) the organization's administrators."""
+        identity_id = identity.id if isinstance(identity, Identity) else identity
+        with self.lock:
+            data = self.org_data(org)
+            if identity_id not in data.members:
+                raise KeyError(f"{identity_id} is not a member of {data.org.name}")
+            (data.admins.add if admin else data.admins.discard)(identity_id)
+
+    def set_project_admin(self, identity: Identity | str, org: str | Org, project: str, admin: bool = True) -> None:
+        """Put a member into (or out of) one project's administrators."""
+        identity_id = identity.id if isinstance(identity, Identity) else identity
+        with self.lock:
+            data = self.org_data(org)
+            found = self.find_project(data, project)
+            if found is None or identity_id not in data.members:
+                raise KeyError(f"no project {project!r} or no member {identity_id} in {data.org.name}")
+            group = data.project_admins.setdefault(found.id, set())
+            (group.add if admin else group.discard)(identity_id)
+
+    def is_org_admin(self, identity_id: str, data: OrgData) -> bool:
+        with self.lock:
+            return identity_id in data.admins
+
+    def is_project_admin(self, identity_id: str, data: OrgData, project: Project) -> bool:
+        with self.lock:
+            return identity_id in data.admins or identity_id in data.project_admins.get(project.id, set())
 
     def identity(self, identity_id: str) -> Identity | None:
         with self.lock:
@@ -502,6 +534,8 @@ class State:
                 orgs=(org.name,),
             )
             self.demo.append(DemoIdentity(identity=identity, token=person.token))
+            if person.organization_admin:
+                self.set_org_admin(identity, org)
         creator = by_email[people.CREATOR.email]
         data = self.org_data(org)
         for spec in demo["work_items"]:

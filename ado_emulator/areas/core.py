@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from ado_emulator import workitems as wi
-from ado_emulator.call import NONE, Call, Route, int_param, ok, route
+from ado_emulator.call import NONE, Call, Route, access_denied, int_param, ok, route
 from ado_emulator.errors import Reply
 from ado_emulator.locations import PROJECTS, TEAMS
 from ado_emulator.model import Project
@@ -73,8 +73,11 @@ def project_delete(call: Call) -> Reply:
     # The app's non-destructive probe for vso.project_manage deletes the nil id and expects 404
     # (docs/azure-devops-behaviours.md §4.2). For a project that exists the service queues an operation (202
     # OperationReference, as for POST projects); the emulator never removes a project, so demo data cannot be lost by a
-    # probe gone wrong.
+    # probe gone wrong. Deleting needs a project (or organization) administrator: 403 otherwise (§4.4); a project
+    # that does not exist is 404 before any permission is looked at.
     project = call.state.project_or_404(call.data, call.params["project"])
+    if not call.state.is_project_admin(call.me.id, call.data, project):
+        raise access_denied(call, resource=project.name, permission="Delete team project")
     operation_id = str(uuid.uuid5(uuid.UUID(project.id), "delete"))
     return ok(
         {"id": operation_id, "status": "queued", "url": f"{call.links.org_url}/_apis/operations/{operation_id}"},

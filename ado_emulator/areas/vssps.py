@@ -6,7 +6,18 @@ import re
 from typing import Any
 
 from ado_emulator import workitems as wi
-from ado_emulator.call import NIL_GUID, NONE, Call, Route, int_param, ok, paging_offset, paging_token, route
+from ado_emulator.call import (
+    NIL_GUID,
+    NONE,
+    Call,
+    Route,
+    access_denied,
+    int_param,
+    ok,
+    paging_offset,
+    paging_token,
+    route,
+)
 from ado_emulator.errors import ApiError, Reply
 from ado_emulator.locations import PERSONAL_ACCESS_TOKENS
 from ado_emulator.model import PatRecord
@@ -76,8 +87,10 @@ _DESCRIPTOR = re.compile(r"^[a-z]{2,8}\.[A-Za-z0-9_\-]+=*$")
 
 
 def personal_access_tokens(call: Call) -> Reply:
-    """TokenAdmin: one user's PATs in this organization (docs/azure-devops-behaviours.md §4.2; the org-admin check is
-    not emulated)."""
+    """TokenAdmin: one user's PATs in this organization, for organization administrators only
+    (docs/azure-devops-behaviours.md §4.2, §4.4). The permission is checked before the descriptor."""
+    if not call.state.is_org_admin(call.me.id, call.data):
+        raise access_denied(call, resource="Token Administration", permission="Read")
     descriptor = call.params["descriptor"]
     if not _DESCRIPTOR.match(descriptor):
         raise ApiError(400, f"The subject descriptor '{descriptor}' is not valid.", "ArgumentException")

@@ -366,6 +366,17 @@ def test_project_list_follows_continuation_tokens_through_150_projects(ado, make
     assert [r.query.get("continuationToken") for r in calls] == [None, "100"]
 
 
+def test_token_administration_of_a_non_administrator_is_present_but_limited(ado, make_client, carol):
+    report = make_client(ado.issue_pat(carol, scopes=ALL_SCOPES)).check_token(project=PROJECT)
+
+    token_admin = next(r for r in report.permissions if r.permission.key == "token_admin")
+    assert token_admin.granted is True
+    assert "not an organization administrator" in token_admin.detail
+    ado.set_org_admin(carol)
+    again = make_client(ado.issue_pat(carol, scopes=ALL_SCOPES, display_name="second")).check_token(project=PROJECT)
+    assert next(r for r in again.permissions if r.permission.key == "token_admin").detail == "Confirmed."
+
+
 def test_work_write_is_reported_short_of_manage_when_the_tokens_api_tells(ado, make_client, carol):
     scopes = ALL_SCOPES.replace("vso.work_full", "vso.work_write")
 

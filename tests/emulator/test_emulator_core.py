@@ -197,6 +197,20 @@ def test_deleting_a_real_project_queues_an_operation_and_removes_nothing(alice_h
     assert alice_http.get(f"{org_url}/_apis/projects/{project_id}", params=V71).status_code == HTTPStatus.OK
 
 
+def test_deleting_a_project_needs_a_project_administrator(ado, http_for, org_url, svc_identity):
+    dave = ado.add_identity(display_name="Dave", email="dave@fabrikam.example")
+    dave_http = http_for(ado.issue_pat(dave, scopes="vso.project_manage"))
+    project_id = ado.state.find_project(ado.state.org_data("fabrikam"), "Fabrikam Fiber").id
+    refused = dave_http.delete(f"{org_url}/_apis/projects/{project_id}", params=V71)
+    nil = dave_http.delete(f"{org_url}/_apis/projects/{NIL}", params=V71)
+    ado.set_project_admin(dave, "Fabrikam Fiber")
+    allowed = dave_http.delete(f"{org_url}/_apis/projects/{project_id}", params=V71)
+    assert refused.status_code == HTTPStatus.FORBIDDEN
+    assert refused.json()["typeKey"] == "AccessCheckException"
+    assert nil.status_code == HTTPStatus.NOT_FOUND
+    assert allowed.status_code == HTTPStatus.ACCEPTED
+
+
 def test_teams_of_a_project(alice_http, org_url, real_example):
     project_id = alice_http.get(f"{org_url}/_apis/projects/Fabrikam%20Fiber", params=V71).json()["id"]
     response = alice_http.get(f"{org_url}/_apis/projects/{project_id}/teams", params=V71)
@@ -307,6 +321,18 @@ def test_token_admin_lists_a_users_pats_like_the_official_example(alice_http, ad
     assert set(body) == set(expected)
     assert set(body["value"][0]) == set(expected["value"][0])
     assert body["value"][0]["userId"] == bob_identity.id
+
+
+def test_token_admin_is_for_organization_administrators_only(ado, http_for, bob_identity):
+    dave = ado.add_identity(display_name="Dave", email="dave@fabrikam.example")
+    dave_http = http_for(ado.issue_pat(dave, scopes="vso.tokenadministration"))
+    url = f"{ado.base_url}/_vssps/fabrikam/_apis/tokenadmin/personalaccesstokens/{bob_identity.subject_descriptor}"
+    refused = dave_http.get(url, params=V71)
+    ado.set_org_admin(dave)
+    allowed = dave_http.get(url, params=V71)
+    assert refused.status_code == HTTPStatus.FORBIDDEN
+    assert refused.json()["message"].startswith("Access Denied: Dave needs the following permission(s)")
+    assert allowed.status_code == HTTPStatus.OK
 
 
 def test_token_admin_pages_with_a_continuation_token(alice_http, ado, bob_identity):
