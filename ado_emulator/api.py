@@ -15,7 +15,7 @@ from ado_emulator import workitems as wi
 from ado_emulator.areas import core, location, vsaex, vssps, wit
 from ado_emulator.call import Call, Host, Incoming, Outcome, Route
 from ado_emulator.errors import JSON_TYPE, ApiError, Reply, json_reply, not_found_text
-from ado_emulator.locations import SERVICE_PREFIXES, Location, Service
+from ado_emulator.locations import SERVER_SERVICES, SERVICE_PREFIXES, Location, Service
 from ado_emulator.model import Identity
 from ado_emulator.state import OrgData
 
@@ -85,7 +85,7 @@ class Api:
         data, size = resolved
         rel = segments[size:]
         services: frozenset[Service] = (
-            frozenset({"main", "vssps", "vsaex"}) if data.org.kind == "server" else frozenset({service})
+            SERVER_SERVICES if data.org.kind == "server" else frozenset({service})
         )
         match = _match(services, rel, incoming.method)
         base_url = self.host.base_url

@@ -14,6 +14,10 @@ from typing import Any, Literal
 
 Service = Literal["main", "vssps", "vsaex"]
 
+# What an Azure DevOps Server collection serves on its one URL: no Member Entitlement Management (vsaex), which
+# the Server specs do not have (docs/azure-devops-behaviours.md §1.2).
+SERVER_SERVICES: frozenset[Service] = frozenset({"main", "vssps"})
+
 # Prefixes under which the emulator serves the per-service hosts of one org: vssps.dev.azure.com/{org} ->
 # {base}/_vssps/{org}, vsaex.dev.azure.com/{org} -> {base}/_vsaex/{org} (docs/azure-devops-behaviours.md §1.2).
 SERVICE_PREFIXES: dict[Service, str] = {"vssps": "_vssps", "vsaex": "_vsaex"}

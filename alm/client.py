@@ -121,6 +121,8 @@ class PermissionResult:
     # None: could not be determined (the detail says why).
     granted: bool | None
     detail: str
+    # False where the permission does not exist, e.g. Member Entitlement Management on Azure DevOps Server.
+    applies: bool = True
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ class TokenReport:
 
     @property
     def ok(self) -> bool:
-        return all(result.granted is True for result in self.permissions)
+        return all(result.granted is True or not result.applies for result in self.permissions)
 
     @property
     def missing(self) -> tuple[Permission, ...]:
@@ -144,7 +146,7 @@ class TokenReport:
 
     @property
     def undetermined(self) -> tuple[Permission, ...]:
-        return tuple(result.permission for result in self.permissions if result.granted is None)
+        return tuple(result.permission for result in self.permissions if result.granted is None and result.applies)
 
     @property
     def granted_keys(self) -> tuple[str, ...]:
@@ -328,6 +330,10 @@ class AdoClient:
                 retry=True,  # probes change nothing, so a throttled one may be repeated
             )
         except NotFound as error:
+            if self.kind == "server" and probe.area == MEMBER_ENTITLEMENTS.probe.area:
+                # Azure DevOps Server has no Member Entitlement Management API (docs/azure-devops-behaviours.md
+                # §1.2): nothing to grant, so nothing missing.
+                return _ProbeOutcome(None, "Not applicable: Azure DevOps Server has no such API.", applies=False)
             if self.kind == "server" and probe.area != "core":
                 return _ProbeOutcome(None, f"This Azure DevOps Server does not offer the {permission.ado_name} API.")
             return _ProbeOutcome(None, error.message)
@@ -731,11 +737,12 @@ class _ProbeOutcome:
     status: int | None
     detail: str
     tokens: tuple[_SessionToken, ...] | None = None
+    applies: bool = True
 
 
 def _interpret_probe(permission: Permission, outcome: _ProbeOutcome) -> PermissionResult:
     if outcome.status is None:
-        return PermissionResult(permission, None, outcome.detail)
+        return PermissionResult(permission, None, outcome.detail, applies=outcome.applies)
     if outcome.status == 401:
         return PermissionResult(
             permission, False, f"Missing: add {permission.ado_name} → {permission.access} to the token."

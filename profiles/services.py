@@ -292,6 +292,7 @@ def permission_rows(report: TokenReport | None) -> list[dict[str, object]]:
                 "label": permission.label,
                 "granted": None if result is None else result.granted,
                 "detail": "" if result is None else result.detail,
+                "applies": result is None or result.applies,
             }
         )
     return rows

@@ -48,7 +48,7 @@ def _anonymous_json() -> dict[str, Any]:
 
 def options_apis(call: Call) -> Reply:
     # Server kind: one URL serves every area, so it lists every location.
-    services: tuple[Service, ...] = ("main", "vssps", "vsaex") if call.data.org.kind == "server" else (call.service,)
+    services: tuple[Service, ...] = ("main", "vssps") if call.data.org.kind == "server" else (call.service,)
     seen: dict[str, Location] = {}
     for service in services:
         for location in LOCATIONS_BY_SERVICE[service]:

@@ -492,7 +492,7 @@ def test_resource_areas_are_looked_up_once_per_connection(ado, make_client, serv
     assert api_paths(ado).count("/fabrikam/_apis/ResourceAreas") == 1
 
 
-def test_server_collection_serves_everything_itself(ado, make_client, carol):
+def test_server_collection_checks_a_good_token_as_good_without_member_entitlements(ado, make_client, carol):
     ado.add_org("DefaultCollection", kind="server", collection_path="tfs/DefaultCollection")
     ado.add_member(carol, "DefaultCollection")
     ado.add_project("DefaultCollection", "Fabrikam Fiber")
@@ -503,7 +503,13 @@ def test_server_collection_serves_everything_itself(ado, make_client, carol):
     report = make_client(token, url=url, kind="server").check_token(project=None)
 
     assert report.ok
+    assert report.undetermined == ()
+    entitlements = next(r for r in report.permissions if r.permission.key == "member_entitlements")
+    assert (entitlements.granted, entitlements.applies) == (None, False)
+    assert "Not applicable" in entitlements.detail
+    assert all(r.granted is True for r in report.permissions if r is not entitlements)
     paths = api_paths(ado)
+    assert "/tfs/DefaultCollection/_apis/userentitlements" in paths  # asked, and Server has no such API
     assert "/tfs/DefaultCollection/_apis/ResourceAreas" in paths
     assert all(path.startswith("/tfs/DefaultCollection/") for path in paths)
     assert "/tfs/DefaultCollection/_apis/Token/SessionTokens" in paths

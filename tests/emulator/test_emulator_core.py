@@ -114,7 +114,7 @@ def test_options_lists_the_resource_locations_the_app_uses(alice_http, org_url, 
         assert location == real[key]
 
 
-def test_server_kind_serves_everything_on_the_collection_url(ado, http_for, svc_identity):
+def test_server_kind_serves_its_areas_on_the_collection_url_without_member_entitlements(ado, http_for, svc_identity):
     ado.add_org("DefaultCollection", kind="server", collection_path="tfs/DefaultCollection")
     ado.add_member(svc_identity, "DefaultCollection")
     token = ado.issue_pat(svc_identity, scopes="app_token", orgs=None)
@@ -128,7 +128,9 @@ def test_server_kind_serves_everything_on_the_collection_url(ado, http_for, svc_
     tokens = http.get(f"{url}/_apis/Token/SessionTokens", params={"api-version": "5.0-preview.1"})
     assert tokens.status_code == HTTPStatus.OK
     entitlements = http.get(f"{url}/_apis/userentitlements", params={"api-version": "7.1"})
-    assert entitlements.status_code == HTTPStatus.OK
+    assert entitlements.status_code == HTTPStatus.NOT_FOUND
+    locations = http.options(f"{url}/_apis").json()["value"]
+    assert "MemberEntitlementManagement" not in {location["area"] for location in locations}
 
 
 def test_routes_ignore_case(alice_http, org_url):
