@@ -290,7 +290,7 @@ class State:
     def pats_of(self, identity_id: str) -> list[PatRecord]:
         with self.lock:
             found = [p for p in self._pats.values() if p.identity_id == identity_id]
-        return sorted(found, key=lambda p: (p.valid_from, p.authorization_id))
+        return sorted(found, key=lambda p: p.valid_from)  # stable: tokens of one instant stay in issue order
 
     # --- projects ------------------------------------------------------------------------------------------
 
