@@ -155,6 +155,17 @@ USER_ENTITLEMENTS = Location(
     "7.1",
 )
 
+WORK_ITEM_TYPE_STATES = Location(
+    "7c9d7a76-4a09-43e8-b5df-bd792f4ac6aa",
+    "wit",
+    "workItemTypeStates",
+    "{project}/_apis/{area}/workitemtypes/{type}/states",
+    1,
+    "1.0",
+    "7.2",
+    "7.1",
+)
+
 LOCATIONS_BY_SERVICE: dict[Service, tuple[Location, ...]] = {
     "main": (
         CONNECTION_DATA,
@@ -167,6 +178,7 @@ LOCATIONS_BY_SERVICE: dict[Service, tuple[Location, ...]] = {
         WORK_ITEMS_BATCH,
         RECYCLE_BIN,
         REVISIONS,
+        WORK_ITEM_TYPE_STATES,
     ),
     "vssps": (CONNECTION_DATA, RESOURCE_AREAS, PERSONAL_ACCESS_TOKENS),
     "vsaex": (CONNECTION_DATA, RESOURCE_AREAS, USER_ENTITLEMENTS),

@@ -73,6 +73,8 @@ class Project:
     id: str
     name: str
     description: str = ""
+    # The process the project was created from: "Scrum" or "Agile" (ado_emulator.workitems.PROCESSES).
+    process: str = "Scrum"
 
     @property
     def default_team_name(self) -> str:

@@ -290,8 +290,9 @@ class Emulator:
 
     # --- projects and work items ---------------------------------------------------------------------------
 
-    def add_project(self, org: str | Org, name: str, *, description: str = "") -> Project:
-        return self.state.add_project(org, name, description=description)
+    def add_project(self, org: str | Org, name: str, *, description: str = "", process: str = "Scrum") -> Project:
+        """A project created from the Scrum (default) or the Agile process."""
+        return self.state.add_project(org, name, description=description, process=process)
 
     def _project(self, org: str | Org, project: str | Project) -> tuple[Any, Project]:
         data = self.state.org_data(org)

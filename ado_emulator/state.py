@@ -295,9 +295,17 @@ class State:
     # --- projects ------------------------------------------------------------------------------------------
 
     def add_project(
-        self, org: str | Org, name: str, *, description: str = "", project_id: str | None = None
+        self,
+        org: str | Org,
+        name: str,
+        *,
+        description: str = "",
+        project_id: str | None = None,
+        process: str = "Scrum",
     ) -> Project:
-        project = Project(id=project_id or str(uuid.uuid4()), name=name, description=description)
+        if process not in wi.PROCESSES:
+            raise ValueError(f"process must be one of {sorted(wi.PROCESSES)}, not {process!r}")
+        project = Project(id=project_id or str(uuid.uuid4()), name=name, description=description, process=process)
         with self.lock:
             data = self.org_data(org)
             if self.find_project(data, name):
@@ -341,15 +349,9 @@ class State:
         when: datetime | None = None,
     ) -> wi.WorkItemRecord:
         """POST .../workitems/${type}: a new item from a JSON Patch document (docs/azure-devops-behaviours.md §5.1)."""
-        work_item_type = wi.find_type(type_name)
+        work_item_type = wi.find_type(type_name, project.process)
         if work_item_type is None:
-            # VS402323 wording as public clients quote it; 404 per the WIT exception map.
-            raise ApiError(
-                404,
-                f"VS402323: Work item type {type_name} does not exist in project {project.id} or you do not have "
-                "permission to access it.",
-                "WorkItemTypeNotFoundException",
-            )
+            raise wi.type_not_found(type_name, project)
         with self.lock:
             now = when or self.now()
             base = wi.Draft(fields=wi.new_item_fields(work_item_type, project, by=by, now=now), relations=[])
@@ -416,7 +418,7 @@ class State:
         with self.lock:
             record = self.live_item(data, item_id)
             project = data.projects[record.project_id]
-            work_item_type = wi.find_type(record.type_name)
+            work_item_type = wi.find_type(record.type_name, project.process)
             if work_item_type is None:  # items are only ever created with a known type
                 raise RuntimeError(f"work item {record.id} has an unknown type {record.type_name!r}")
             current = record.current

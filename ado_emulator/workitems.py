@@ -158,11 +158,57 @@ TYPES: tuple[WorkItemType, ...] = (
         {"New": "New epic", "In Progress": "Implementation started", "Done": "Work finished", "Removed": "Removed"},
     ),
 )
-_TYPE_BY_NAME = {t.name.lower(): t for t in TYPES}
+
+# The Agile process: its types and states as the Agile process documentation lists them
+# (docs/azure-devops-behaviours.md §5.5); reasons are approximations.
+_AGILE_REASONS = {
+    "New": "New",
+    "Active": "Implementation started",
+    "Resolved": "Code complete and unit tests pass",
+    "Closed": "Acceptance tests pass",
+    "Removed": "Removed from the backlog",
+}
+_AGILE_FULL = ("New", "Active", "Resolved", "Closed", "Removed")
+AGILE_TYPES: tuple[WorkItemType, ...] = (
+    WorkItemType("User Story", _AGILE_FULL, _AGILE_REASONS),
+    WorkItemType("Bug", ("New", "Active", "Resolved", "Closed"), {**_AGILE_REASONS, "New": "New defect reported"}),
+    WorkItemType("Task", ("New", "Active", "Closed", "Removed"), {**_AGILE_REASONS, "Active": "Work started"}),
+    WorkItemType("Feature", _AGILE_FULL, _AGILE_REASONS),
+    WorkItemType("Epic", _AGILE_FULL, _AGILE_REASONS),
+    WorkItemType("Issue", ("Active", "Closed"), {"Active": "New", "Closed": "Issue resolved"}),
+)
+PROCESSES: dict[str, tuple[WorkItemType, ...]] = {"Scrum": TYPES, "Agile": AGILE_TYPES}
+_TYPES_BY_PROCESS = {process: {t.name.lower(): t for t in types} for process, types in PROCESSES.items()}
+
+# Color and category of each state, as GET workitemtypes/{type}/states lists them (the official example
+# examples/wit/7.1/workItemTypeStates/GET__workitem_type_states.json for the Agile ones; the Scrum ones by the
+# same categories, their colors not confirmed).
+STATE_LOOKS: dict[str, tuple[str, str]] = {
+    "New": ("b2b2b2", "Proposed"),
+    "Approved": ("b2b2b2", "Proposed"),
+    "To Do": ("b2b2b2", "Proposed"),
+    "Active": ("007acc", "InProgress"),
+    "Committed": ("007acc", "InProgress"),
+    "In Progress": ("007acc", "InProgress"),
+    "Resolved": ("ff9d00", "Resolved"),
+    "Closed": ("339933", "Completed"),
+    "Done": ("339933", "Completed"),
+    "Removed": ("ffffff", "Removed"),
+}
 
 
-def find_type(name: str) -> WorkItemType | None:
-    return _TYPE_BY_NAME.get(name.strip().lower())
+def type_not_found(name: str, project: Project) -> ApiError:
+    # VS402323 wording as public clients quote it; 404 per the WIT exception map.
+    return ApiError(
+        404,
+        f"VS402323: Work item type {name} does not exist in project {project.id} or you do not have "
+        "permission to access it.",
+        "WorkItemTypeNotFoundException",
+    )
+
+
+def find_type(name: str, process: str = "Scrum") -> WorkItemType | None:
+    return _TYPES_BY_PROCESS[process].get(name.strip().lower())
 
 
 @dataclass(frozen=True)

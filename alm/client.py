@@ -418,6 +418,19 @@ class AdoClient:
         )
         return [_work_item(item) for item in _value_list(response.data, "work items") if item is not None]
 
+    def get_work_item_type_states(self, *, project: str, type_name: str) -> tuple[str, ...]:
+        """The states of a work item type in a project's process, in workflow order (docs/azure-devops-behaviours.md
+        §5.5)."""
+        response = self._request(
+            "GET",
+            f"{self.url}/{_segment(project)}/_apis/wit/workitemtypes/{_segment(type_name)}/states",
+            permission=WORK_ITEMS,
+            what=f"The work item type “{type_name}”",
+            retry=True,  # a read
+        )
+        states = _value_list(response.data, "states")
+        return tuple(str(state["name"]) for state in states if isinstance(state, dict) and state.get("name"))
+
     def get_work_item(self, work_item_id: int, *, project: str | None = None) -> WorkItem:
         response = self._request(
             "GET",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django import forms
 
-from workitems.services import ALL_STATES, TYPES
+from workitems.services import FILTER_STATES, FILTER_TYPES
 
 
 class WorkItemFilterForm(forms.Form):
-    type = forms.ChoiceField(choices=[("", "All types"), *[(t, t) for t in TYPES]], required=False)
-    state = forms.ChoiceField(choices=[("", "All states"), *[(s, s) for s in ALL_STATES]], required=False)
+    type = forms.ChoiceField(choices=[("", "All types"), *[(t, t) for t in FILTER_TYPES]], required=False)
+    state = forms.ChoiceField(choices=[("", "All states"), *[(s, s) for s in FILTER_STATES]], required=False)
     # Keyset cursors: the ids below `before` (older items) or above `after` (newer ones).
     before = forms.IntegerField(min_value=1, required=False)
     after = forms.IntegerField(min_value=0, required=False)

@@ -8,10 +8,12 @@ rejected and the user is told.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
 from alm import exceptions as ado
@@ -34,17 +36,24 @@ LIST_FIELDS = (
     "System.ChangedBy",
     "System.ChangedDate",
 )
-# States of the Scrum process's types (Azure DevOps' default process for new projects). A
-# project on another process answers a bad state with TF401320, which the edit page shows.
-STATES_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "Product Backlog Item": ("New", "Approved", "Committed", "Done", "Removed"),
-    "Bug": ("New", "Approved", "Committed", "Done", "Removed"),
-    "Task": ("To Do", "In Progress", "Done", "Removed"),
-    "Feature": ("New", "In Progress", "Done", "Removed"),
-    "Epic": ("New", "In Progress", "Done", "Removed"),
-}
-TYPES = tuple(STATES_BY_TYPE)
-ALL_STATES = tuple(dict.fromkeys(s for states in STATES_BY_TYPE.values() for s in states))
+# The list filter offers the types and states of Azure DevOps' default processes, Scrum and Agile; the edit page
+# reads the states of an item's type from Azure DevOps (work_item_states).
+TYPES = ("Product Backlog Item", "Bug", "Task", "Feature", "Epic")  # Scrum's, the default process for new projects
+FILTER_TYPES = (*TYPES, "User Story", "Issue")
+FILTER_STATES = (
+    "New",
+    "Approved",
+    "Committed",
+    "To Do",
+    "In Progress",
+    "Active",
+    "Resolved",
+    "Done",
+    "Closed",
+    "Removed",
+)
+# How long a work item type's states are remembered per connection: processes change rarely.
+STATES_CACHE_SECONDS = 3600
 MAX_PAGE_SIZE = 1000
 
 # Failures that say something about the token itself.
@@ -226,6 +235,22 @@ def get_work_item(*, user: AbstractBaseUser, connection: AlmConnection, work_ite
         call=lambda client: client.get_work_item(work_item_id, project=connection.default_project),
     )
     return item, notice
+
+
+def work_item_states(*, user: AbstractBaseUser, connection: AlmConnection, type_name: str) -> tuple[str, ...]:
+    """The states of a work item type in the connection's project, from Azure DevOps, cached per connection."""
+    project = connection.default_project
+    digest = hashlib.sha256(f"{connection.url}\n{project}\n{type_name}".encode()).hexdigest()[:32]
+    key = f"almlink:wit-states:{connection.pk}:{digest}"
+    states = cache.get(key)
+    if states is None:
+        _actor, states, _notice = _read(
+            user=user,
+            connection=connection,
+            call=lambda client: client.get_work_item_type_states(project=project, type_name=type_name),
+        )
+        cache.set(key, states, STATES_CACHE_SECONDS)
+    return tuple(states)
 
 
 def _reject(actor: Actor, error: ado.AdoError) -> None:

@@ -64,7 +64,11 @@ def work_item_edit(request: HttpRequest, work_item_id: int) -> HttpResponse:
     except (ado.AdoError, work.ActingRefused) as error:
         status = 404 if isinstance(error, ado.NotFound) else 502 if isinstance(error, ado.AdoError) else 200
         return _problem(request, error.message, status=status)
-    states = work.STATES_BY_TYPE.get(item.type, work.ALL_STATES)
+    try:
+        states = work.work_item_states(user=request.user, connection=connection, type_name=item.type)
+    except (ado.AdoError, work.ActingRefused):
+        states = ()  # the item's own state still shows; the save will tell what Azure DevOps thinks
+    states = tuple(dict.fromkeys((*states, item.state)))
     actor = work.preview_actor(user=request.user, connection=connection)
     initial = {"title": item.title, "state": item.state, "rev": item.rev, "actor": getattr(actor, "kind", "")}
     form = WorkItemEditForm(request.POST or None, states=states, initial=initial)

@@ -12,7 +12,15 @@ from ado_emulator import workitems as wi
 from ado_emulator.areas.core import default_team_id
 from ado_emulator.call import MAX_BATCH_IDS, OPT, TEAM, Call, Route, int_param, ok, route
 from ado_emulator.errors import ApiError, Reply
-from ado_emulator.locations import RECYCLE_BIN, REVISIONS, WIQL, WORK_ITEM_CREATE, WORK_ITEMS, WORK_ITEMS_BATCH
+from ado_emulator.locations import (
+    RECYCLE_BIN,
+    REVISIONS,
+    WIQL,
+    WORK_ITEM_CREATE,
+    WORK_ITEM_TYPE_STATES,
+    WORK_ITEMS,
+    WORK_ITEMS_BATCH,
+)
 from ado_emulator.state import State, item_not_found
 
 
@@ -295,6 +303,19 @@ def recyclebin_destroy(call: Call) -> Reply:
 WIQL_MAX_RESULTS = 20_000
 
 
+def workitem_type_states(call: Call) -> Reply:
+    """The states of one work item type in the project's process, in workflow order (§5.5)."""
+    project = call.required_project()
+    work_item_type = wi.find_type(call.params["type"], project.process)
+    if work_item_type is None:
+        raise wi.type_not_found(call.params["type"], project)
+    value = [
+        {"name": name, "color": wi.STATE_LOOKS[name][0], "category": wi.STATE_LOOKS[name][1]}
+        for name in work_item_type.states
+    ]
+    return ok({"count": len(value), "value": value})
+
+
 @dataclass(frozen=True)
 class _WiqlRow:
     record: wi.WorkItemRecord
@@ -401,4 +422,5 @@ ROUTES: tuple[Route, ...] = (
     route("main", "GET", "wit/recyclebin/{#id}", OPT, RECYCLE_BIN, recyclebin_get),
     route("main", "PATCH", "wit/recyclebin/{#id}", OPT, RECYCLE_BIN, recyclebin_restore),
     route("main", "DELETE", "wit/recyclebin/{#id}", OPT, RECYCLE_BIN, recyclebin_destroy),
+    route("main", "GET", "wit/workitemtypes/{type}/states", (1,), WORK_ITEM_TYPE_STATES, workitem_type_states),
 )

@@ -553,3 +553,43 @@ def test_add_work_items_returns_new_ids(ado, svc_identity, bob_identity):
 def test_add_work_item_refuses_a_bad_state(ado, svc_identity):
     with pytest.raises(ValueError, match="TF401320"):
         new_task(ado, svc_identity, state="Committed")
+
+
+# --- work item types and their states --------------------------------------------------------------------
+
+
+def test_type_states_have_the_keys_of_the_official_example(alice_http, project_url, real_example):
+    response = alice_http.get(f"{project_url}/_apis/wit/workitemtypes/Task/states", params=V71)
+    example = real_example("examples/wit/7.1/workItemTypeStates/GET__workitem_type_states.json")
+    expected = example["responses"]["200"]["body"]
+    assert response.status_code == HTTPStatus.OK
+    body = response.json()
+    assert set(body) == set(expected)
+    assert set(body["value"][0]) == set(expected["value"][0])
+    assert [s["name"] for s in body["value"]] == ["To Do", "In Progress", "Done", "Removed"]
+
+
+def test_agile_project_has_agile_types_and_states(ado, alice_http, org_url, alice_identity, patch_body):
+    ado.add_project("fabrikam", "Agile Project", process="Agile")
+    url = f"{org_url}/Agile%20Project"
+    bug = alice_http.get(f"{url}/_apis/wit/workitemtypes/Bug/states", params=V71).json()
+    story = alice_http.get(f"{url}/_apis/wit/workitemtypes/User%20Story/states", params=V71)
+    scrum_only = alice_http.get(f"{url}/_apis/wit/workitemtypes/Product%20Backlog%20Item/states", params=V71)
+    assert [(s["name"], s["category"]) for s in bug["value"]] == [
+        ("New", "Proposed"), ("Active", "InProgress"), ("Resolved", "Resolved"), ("Closed", "Completed")
+    ]
+    assert story.status_code == HTTPStatus.OK
+    assert scrum_only.status_code == HTTPStatus.NOT_FOUND
+    assert scrum_only.json()["message"].startswith("VS402323:")
+    created = alice_http.post(
+        f"{url}/_apis/wit/workitems/$Task",
+        params=V71,
+        **patch_body({"op": "add", "path": "/fields/System.Title", "value": "An Agile task"}),
+    ).json()
+    assert created["fields"]["System.State"] == "New"
+    refused = alice_http.patch(
+        f"{org_url}/_apis/wit/workitems/{created['id']}",
+        params=V71,
+        **patch_body({"op": "add", "path": "/fields/System.State", "value": "Done"}),
+    )
+    assert refused.status_code == HTTPStatus.BAD_REQUEST

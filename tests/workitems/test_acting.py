@@ -223,3 +223,28 @@ def test_throttled_read_is_retried_once_after_retry_after(alice_client, alice_cr
     assert response.status_code == HTTPStatus.OK
     assert "31 work items" in text_of(response.content.decode())
     assert [r.status for r in ado.requests if r.path.endswith("/wiql")] == [429, 200]
+
+
+def test_agile_project_shows_agile_states_in_the_edit_form(alice_client, alice_credential, ado, connection):
+    ado.add_project("fabrikam", "Agile Project", process="Agile")
+    bob = ado.state.identity_by_email("bob@fabrikam.example")
+    item_id = ado.add_work_item("fabrikam", "Agile Project", type="Bug", title="An Agile bug", by=bob)
+    connection.default_project = "Agile Project"
+    connection.save()
+    ado.clear_requests()
+
+    html = alice_client.get(reverse("work_item_edit", args=[item_id])).content.decode()
+    alice_client.get(reverse("work_item_edit", args=[item_id]))
+
+    options = re.findall(r'<option value="([^"]*)"', html[html.index('name="state"') :].split("</select>")[0])
+    assert options == ["New", "Active", "Resolved", "Closed"]
+    reads = [r for r in ado.requests if r.path.endswith("/_apis/wit/workitemtypes/Bug/states")]
+    assert len(reads) == 1  # remembered for the connection
+
+
+def test_scrum_task_offers_the_states_azure_devops_lists(alice_client, alice_credential, ado):
+    types = {i: ado.work_item("fabrikam", i)["fields"]["System.WorkItemType"] for i in demo_item_ids(ado)}
+    task = next(i for i, name in types.items() if name == "Task")
+    html = alice_client.get(reverse("work_item_edit", args=[task])).content.decode()
+    options = re.findall(r'<option value="([^"]*)"', html[html.index('name="state"') :].split("</select>")[0])
+    assert options == ["To Do", "In Progress", "Done", "Removed"]
