@@ -45,7 +45,8 @@ def _match(services: frozenset[Service], rel: Sequence[str], method: str) -> _Ma
         if params is None:
             continue
         if route.method != lookup_method:
-            found.wrong_method = True
+            # OPTIONS _apis/{area} takes any one segment: it makes no other method "not allowed".
+            found.wrong_method = found.wrong_method or route.method != "OPTIONS"
             continue
         return _Match(route=route, params=params, prefix=prefix)
     return found

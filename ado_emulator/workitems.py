@@ -378,8 +378,13 @@ def item_links(links: Links, record: WorkItemRecord, project: Project) -> dict[s
 Expand = Literal["none", "relations", "fields", "links", "all"]
 
 
-def parse_expand(text: str | None) -> Expand:
-    value = (text or "none").strip().lower()
+# WorkItemExpand's numbers, as Microsoft's Node SDK sends them (docs/azure-devops-behaviours.md §8.2).
+_EXPAND_NUMBERS = {"0": "none", "1": "relations", "2": "fields", "3": "links", "4": "all"}
+
+
+def parse_expand(text: str | int | None) -> Expand:
+    value = str(text if text is not None else "none").strip().lower() or "none"
+    value = _EXPAND_NUMBERS.get(value, value)
     if value not in {"none", "relations", "fields", "links", "all"}:
         raise ApiError(
             400,

@@ -46,14 +46,28 @@ def _anonymous_json() -> dict[str, Any]:
     }
 
 
-def options_apis(call: Call) -> Reply:
-    # Server kind: one URL serves every area, so it lists every location.
+def _served_locations(call: Call) -> list[Location]:
+    # Server kind: one URL serves every area it has, so it lists all their locations.
     services: tuple[Service, ...] = ("main", "vssps") if call.data.org.kind == "server" else (call.service,)
     seen: dict[str, Location] = {}
     for service in services:
         for location in LOCATIONS_BY_SERVICE[service]:
             seen.setdefault(location.id, location)
-    value = [location.as_json() for location in seen.values()]
+    return list(seen.values())
+
+
+def options_apis(call: Call) -> Reply:
+    """OPTIONS _apis: every resource location this host serves (docs/azure-devops-behaviours.md §5.1)."""
+    value = [location.as_json() for location in _served_locations(call)]
+    return ok({"count": len(value), "value": value})
+
+
+def options_area(call: Call) -> Reply:
+    """OPTIONS _apis/{area}: the locations of one area, which Microsoft's Node SDK asks before its first call to
+    that area (docs/azure-devops-behaviours.md §8.1). An area this host does not serve lists nothing (not
+    confirmed)."""
+    wanted = call.params["area"].lower()
+    value = [location.as_json() for location in _served_locations(call) if location.area.lower() == wanted]
     return ok({"count": len(value), "value": value})
 
 
@@ -95,6 +109,7 @@ def resource_areas(call: Call) -> Reply:
 
 ROUTES: tuple[Route, ...] = (
     route(ALL, "OPTIONS", "", NONE, None, options_apis),
+    route(ALL, "OPTIONS", "{area}", NONE, None, options_area),
     route(ALL, "GET", "connectiondata", NONE, CONNECTION_DATA, connection_data, anonymous_ok=True),
     route(ALL, "GET", "resourceareas", NONE, RESOURCE_AREAS, resource_areas),
 )

@@ -102,8 +102,10 @@ def _ids(text: Any) -> list[int]:
         raise ApiError(400, f"The value '{text}' is not valid for ids.", "ArgumentException") from None
 
 
-def _error_policy_omit(text: str | None) -> bool:
-    value = (text or "fail").strip().lower()
+def _error_policy_omit(text: str | int | None) -> bool:
+    # By name or by number (WorkItemErrorPolicy: 1 Fail, 2 Omit), as Microsoft's clients send it (§8.2).
+    value = str(text if text is not None else "fail").strip().lower() or "fail"
+    value = {"1": "fail", "2": "omit"}.get(value, value)
     if value not in {"fail", "omit"}:
         raise ApiError(400, f"The value '{text}' is not valid for errorPolicy.", "ArgumentException")
     return value == "omit"

@@ -114,6 +114,16 @@ def test_options_lists_the_resource_locations_the_app_uses(alice_http, org_url, 
         assert location == real[key]
 
 
+def test_options_of_one_area_lists_that_areas_locations(alice_http, ado, org_url):
+    wit = alice_http.options(f"{org_url}/_apis/wit").json()["value"]
+    location = alice_http.options(f"{org_url}/_apis/Location").json()["value"]
+    tokens = alice_http.options(f"{ado.base_url}/_vssps/fabrikam/_apis/TokenAdmin").json()["value"]
+    assert {v["area"] for v in wit} == {"wit"}
+    assert "72c7ddf8-2cdc-4f60-90cd-ab71c14a399b" in {v["id"] for v in wit}
+    assert {v["resourceName"] for v in location} == {"ConnectionData", "ResourceAreas"}
+    assert {v["area"] for v in tokens} == {"TokenAdmin"}
+
+
 def test_server_kind_serves_its_areas_on_the_collection_url_without_member_entitlements(ado, http_for, svc_identity):
     ado.add_org("DefaultCollection", kind="server", collection_path="tfs/DefaultCollection")
     ado.add_member(svc_identity, "DefaultCollection")

@@ -593,3 +593,12 @@ def test_agile_project_has_agile_types_and_states(ado, alice_http, org_url, alic
         **patch_body({"op": "add", "path": "/fields/System.State", "value": "Done"}),
     )
     assert refused.status_code == HTTPStatus.BAD_REQUEST
+
+
+def test_enums_are_accepted_as_numbers(alice_http, org_url):
+    url = f"{org_url}/_apis/wit/workitems"
+    omitted = alice_http.get(url, params={**V71, "ids": "1,999", "errorPolicy": "2"})
+    expanded = alice_http.get(url, params={**V71, "ids": "1", "$expand": "4"})
+    assert omitted.status_code == HTTPStatus.OK
+    assert omitted.json()["value"][1] is None
+    assert "System.Rev" in expanded.json()["value"][0]["fields"]
