@@ -1,8 +1,8 @@
 """The ADO REST endpoints: routing, the authentication and scope gates, api-version, and the handlers.
 
-Order of checks for one request, as the real service layers them (docs/azure-devops-behaviours.md §3.5: the scope filter
-runs before
-routing and validation): organization -> authentication -> scope -> route -> api-version -> handler.
+Order of checks for one request, as the real service layers them (docs/azure-devops-behaviours.md §3.5: the
+scope filter runs before routing and validation): organization -> authentication -> scope -> route ->
+api-version -> handler.
 """
 
 from __future__ import annotations
@@ -96,7 +96,12 @@ class Api:
         if result.outcome != "ok" and not anonymous_ok:
             suppress = (incoming.header("x-tfs-fedauthredirect") or "").strip().lower() == "suppress"
             reply = auth.failure_reply(
-                result, method=incoming.method, suppress=suppress, base_url=base_url, behaviour=behaviour
+                result,
+                method=incoming.method,
+                suppress=suppress,
+                base_url=base_url,
+                behaviour=behaviour,
+                server=data.org.kind == "server",
             )
             return Outcome(reply, None)
         identity = result.identity  # None for the anonymous identity of a public-project org

@@ -7,12 +7,13 @@ Outcomes and the answers built for them (docs/azure-devops-behaviours.md §1.1, 
   the one "seen when no usable credentials are sent"; whether it is always sent is not confirmed).
 - "invalid": unknown token, malformed header, a token limited to other organizations, a token whose
   identity is not a member, or a token not valid yet. With `X-TFS-FedAuthRedirect: Suppress`: 401, empty
-  body, WWW-Authenticate (docs/azure-devops-behaviours.md §3.2). Without it: GET/POST get 203 and an HTML sign-in page;
-  other methods
-  get 401 with the TF400813 "user ''" body (docs/azure-devops-behaviours.md §3.2, azure-devops-auth-samples#52).
-- "expired" / "revoked": 401 with the AccessCheckException body and X-TFS-ServiceError (docs/azure-devops-behaviours.md
-§3.3, 3.4),
-  whatever the Suppress header says (the sources do not separate the two cases).
+  body, WWW-Authenticate (docs/azure-devops-behaviours.md §3.2). Without it: GET/POST get 203 and an HTML
+  sign-in page; other methods get 401 with the TF400813 "user ''" body (docs/azure-devops-behaviours.md §3.2,
+  azure-devops-auth-samples#52). On an Azure DevOps Server collection: 401, empty body, WWW-Authenticate Basic
+  and NTLM, whatever the Suppress header says (§3.2).
+- "expired" / "revoked": 401 with the AccessCheckException body and X-TFS-ServiceError
+  (docs/azure-devops-behaviours.md §3.3, 3.4), whatever the Suppress header says (the sources do not separate
+  the two cases).
 - "anonymous": a public-project organization treats "missing" and "invalid" as the anonymous identity
   (docs/azure-devops-behaviours.md §2.1, 3.2); only connectionData answers it, everything else gets the "missing" 401.
 """
@@ -161,13 +162,19 @@ def sign_in_page() -> Reply:
     return Reply(status=203, body=SIGN_IN_PAGE.encode(), content_type="text/html; charset=utf-8")
 
 
-def failure_reply(result: AuthResult, *, method: str, suppress: bool, base_url: str, behaviour: Behaviour) -> Reply:
+def failure_reply(
+    result: AuthResult, *, method: str, suppress: bool, base_url: str, behaviour: Behaviour, server: bool = False
+) -> Reply:
     if result.outcome == "expired":
         return access_denied(base_url, EXPIRED_MESSAGE)
     if result.outcome == "revoked":
         return access_denied(base_url, behaviour.revoked_message)
     if result.outcome in {"missing", "anonymous"}:
         return anonymous_denied(base_url)
+    if server:
+        # Azure DevOps Server (IIS) offers Basic and Windows authentication and never the sign-in page
+        # (docs/azure-devops-behaviours.md §3.2).
+        return Reply(status=401, headers=[www_authenticate(base_url), ("WWW-Authenticate", "NTLM")])
     if suppress:
         return unauthorized_empty(base_url)
     if method in {"GET", "POST", "HEAD"}:

@@ -27,9 +27,18 @@ _TYPE_NAMES: dict[str, str] = {
         "Microsoft.VisualStudio.Services.WebApi.VssInvalidPreviewVersionException, "
         "Microsoft.VisualStudio.Services.WebApi"
     ),
-    "VssInvalidApiVersionException": (
-        "Microsoft.VisualStudio.Services.WebApi.VssInvalidApiVersionException, Microsoft.VisualStudio.Services.WebApi"
+    "VssInvalidApiResourceVersionException": (  # (docs/azure-devops-behaviours.md §7)
+        "Microsoft.VisualStudio.Services.WebApi.VssInvalidApiResourceVersionException, "
+        "Microsoft.VisualStudio.Services.WebApi"
     ),
+    "TestPatchOperationFailedException": (  # the JSON Patch classes of the WebApi assembly (§5.3)
+        "Microsoft.VisualStudio.Services.WebApi.Patch.TestPatchOperationFailedException, "
+        "Microsoft.VisualStudio.Services.WebApi"
+    ),
+    # .NET's own argument exceptions, thrown by the service's parameter checks (§3.1).
+    "ArgumentException": "System.ArgumentException, mscorlib",
+    "ArgumentNullException": "System.ArgumentNullException, mscorlib",
+    "ArgumentOutOfRangeException": "System.ArgumentOutOfRangeException, mscorlib",
     "VssRequestContentTypeNotSupportedException": (
         "Microsoft.VisualStudio.Services.WebApi.VssRequestContentTypeNotSupportedException, "
         "Microsoft.VisualStudio.Services.WebApi"

@@ -144,6 +144,18 @@ PERSONAL_ACCESS_TOKENS = Location(
     "7.2",
     "7.1",
 )
+# GetUserEntitlement's location: its id is the one Microsoft's Python SDK asks for (member_entitlement_management
+# client `get_user_entitlement`); the route and versions are those of its sibling (not confirmed).
+USER_ENTITLEMENT = Location(
+    "8480c6eb-ce60-47e9-88df-eca3c801638b",
+    "MemberEntitlementManagement",
+    "userEntitlements",
+    "_apis/{resource}/{userId}",
+    3,
+    "4.1",
+    "7.2",
+    "7.1",
+)
 USER_ENTITLEMENTS = Location(
     "387f832c-dbf2-4643-88e9-c1aa94dbb737",
     "MemberEntitlementManagement",
@@ -181,7 +193,7 @@ LOCATIONS_BY_SERVICE: dict[Service, tuple[Location, ...]] = {
         WORK_ITEM_TYPE_STATES,
     ),
     "vssps": (CONNECTION_DATA, RESOURCE_AREAS, PERSONAL_ACCESS_TOKENS),
-    "vsaex": (CONNECTION_DATA, RESOURCE_AREAS, USER_ENTITLEMENTS),
+    "vsaex": (CONNECTION_DATA, RESOURCE_AREAS, USER_ENTITLEMENTS, USER_ENTITLEMENT),
 }
 
 

@@ -127,11 +127,8 @@ class Behaviour:
     # docs/azure-devops-behaviours.md §3.4: the revoked-PAT message is not confirmed; this is the analogy with the
     # expired one.
     revoked_message: str = "Access Denied: The Personal Access Token used has been revoked."
-    # docs/azure-devops-behaviours.md §4.2: the CLI recording shows {"members": [...]}; the 7.1 spec names the list
-    # "items".
-    user_entitlements_list_key: str = "members"
-    # PATCH/POST of work items with a plain application/json body gets 415 on the real service
-    # (VssRequestContentTypeNotSupportedException); not in the facts, so switchable.
+    # PATCH/POST of work items with a plain application/json body gets 400 VssRequestContentTypeNotSupportedException
+    # (docs/azure-devops-behaviours.md §5.1); switchable, the wording being not confirmed.
     require_json_patch_content_type: bool = True
     # docs/azure-devops-behaviours.md §1.1: what the service does with "Bearer <PAT>" is not confirmed; by default it is
     # an unknown token.

@@ -2,9 +2,9 @@
 §3.5, 4.2).
 
 Each scope lists patterns "{path-prefix}#{METHODS}" from the decompiled AuthorizationScopeDefinitions
-(Azure DevOps Server 2022, repo mjwrona/decompiled, docs/azure-devops-behaviours.md §4.2): matched case-insensitively,
-segment by
-segment as a prefix, `*` standing for exactly one segment, methods joined by "+", "*" for every method.
+(Azure DevOps Server 2022, repo mjwrona/decompiled, docs/azure-devops-behaviours.md §4.2): matched
+case-insensitively, segment by segment as a prefix, `*` standing for exactly one segment, methods joined by "+", "*" for
+every method.
 A scope also holds everything its `inheritsFrom` chain holds (docs/azure-devops-behaviours.md §4.1).
 
 The hosted service puts the organization in the first path segment; in the patterns it is spelled

@@ -28,8 +28,8 @@ def parse_number(text: str) -> tuple[int, int]:
 
 
 def requested_version(query_value: str | None, accept: str | None) -> str | None:
-    """The api-version from the query string or the Accept header (docs/azure-devops-behaviours.md §7: clients use
-    either).
+    """The api-version from the query string or the Accept header (clients use either,
+    docs/azure-devops-behaviours.md §7).
 
     The query string wins when both are present (not confirmed; no source sends both).
     """
@@ -50,7 +50,9 @@ def parse(text: str) -> ApiVersion:
     match = _VERSION.match(text)
     if not match:
         # The real wording for a malformed version is not confirmed.
-        raise ApiError(400, f"The following api-version is not valid: {text}", "VssInvalidApiVersionException")
+        raise ApiError(
+            400, f"The following api-version is not valid: {text}", "VssInvalidApiResourceVersionException"
+        )
     return ApiVersion(text=text, major=int(match[1]), minor=int(match[2]), preview=match[3] is not None)
 
 

@@ -405,9 +405,9 @@ def item_json(
     only: Sequence[FieldDef] | None = None,
     single: bool = True,
 ) -> dict[str, Any]:
-    """A WorkItem as served: single answers carry `_links` and the project in `url` (docs/azure-devops-behaviours.md
-    §5.2),
-    list answers (workitems?ids=, workitemsbatch) only id/rev/fields/url (examples GET__wit_WorkItems_ids)."""
+    """A WorkItem as served: single answers carry `_links` and the project in `url`
+    (docs/azure-devops-behaviours.md §5.2), list answers (workitems?ids=, workitemsbatch) only id/rev/fields/url
+    (examples GET__wit_WorkItems_ids)."""
     revision = revision or record.current
     body: dict[str, Any] = {
         "id": record.id,

@@ -1,9 +1,9 @@
 """The Azure DevOps REST client: every call almlink makes to Azure DevOps goes through `AdoClient._request`.
 
 One `requests.Session` per client, Basic auth with an empty user name and the PAT as password,
-`X-TFS-FedAuthRedirect: Suppress` (so a bad token gives 401, not a 203 sign-in page; docs/azure-devops-behaviours.md
-§3.7),
-an api-version and a timeout on every call, redirects never followed (the token must not travel
+`X-TFS-FedAuthRedirect: Suppress` (so a bad token gives 401, not a 203 sign-in page;
+docs/azure-devops-behaviours.md §3.7), an api-version and a timeout on every call, redirects never followed (the token
+must not travel
 to wherever a redirect points). Every outcome other than success becomes a specific
 `alm.exceptions.AdoError`. No Django imports: this module runs anywhere.
 """

@@ -1,7 +1,7 @@
 """The five Azure DevOps permissions almlink needs, how scopes imply each other, and how each is probed.
 
-A personal access token carries a space-separated list of scope ids (docs/azure-devops-behaviours.md §4.1). The PAT page
-shows them as "area (access)" pairs; `Permission.label` is that wording, so an administrator
+A personal access token carries a space-separated list of scope ids (docs/azure-devops-behaviours.md §4.1).
+The PAT page shows them as "area (access)" pairs; `Permission.label` is that wording, so an administrator
 can tick exactly what is named. No Django imports: the client uses this module too.
 """
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from ado_emulator import workitems as wi
 from ado_emulator.call import NONE, Call, Route, int_param, ok, paging_offset, paging_token, route, service_url
-from ado_emulator.errors import Reply
-from ado_emulator.locations import USER_ENTITLEMENTS
+from ado_emulator.errors import ApiError, Reply
+from ado_emulator.locations import USER_ENTITLEMENT, USER_ENTITLEMENTS
 from ado_emulator.model import TENANT_ID, Identity
 
 
@@ -59,13 +59,30 @@ def user_entitlements(call: Call) -> Reply:
     size = int_param(call, "$top", "top", default=100) or 100
     page = members[offset : offset + size]
     more = offset + size < len(members)
+    entitlements = [_user_entitlement(call, i) for i in page]
+    # The real list carries the page twice, as `members` (the recorded answer) and `items` (the spec), with an
+    # empty string, not null, once nothing remains (docs/azure-devops-behaviours.md §4.2).
     return ok(
         {
-            call.host.behaviour.user_entitlements_list_key: [_user_entitlement(call, i) for i in page],
-            "continuationToken": paging_token(offset + size) if more else None,
+            "members": entitlements,
+            "continuationToken": paging_token(offset + size) if more else "",
             "totalCount": len(members),
+            "items": entitlements,
         }
     )
 
 
-ROUTES: tuple[Route, ...] = (route("vsaex", "GET", "userentitlements", NONE, USER_ENTITLEMENTS, user_entitlements),)
+def user_entitlement(call: Call) -> Reply:
+    """One member's entitlement by user id, as Microsoft's Python SDK `get_user_entitlement` asks it (§4.2)."""
+    wanted = call.params["userId"].lower()
+    found = next((i for i in call.state.members(call.data.org) if i.id == wanted), None)
+    if found is None:
+        # Wording and typeKey not confirmed.
+        raise ApiError(404, f"The user with id {call.params['userId']} was not found.", "UserNotFoundException")
+    return ok(_user_entitlement(call, found))
+
+
+ROUTES: tuple[Route, ...] = (
+    route("vsaex", "GET", "userentitlements", NONE, USER_ENTITLEMENTS, user_entitlements),
+    route("vsaex", "GET", "userentitlements/{userId}", NONE, USER_ENTITLEMENT, user_entitlement),
+)

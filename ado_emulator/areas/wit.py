@@ -157,9 +157,10 @@ def workitem_get(call: Call) -> Reply:
 def _require_patch_content_type(call: Call) -> None:
     content_type = (call.incoming.header("content-type") or "").split(";")[0].strip().lower()
     if call.host.behaviour.require_json_patch_content_type and content_type != "application/json-patch+json":
-        # Wording of the service's VssRequestContentTypeNotSupportedException; not in the facts.
+        # VssRequestContentTypeNotSupportedException, which the service maps to 400 (docs/azure-devops-behaviours.md
+        # §5.1); its wording is not confirmed.
         raise ApiError(
-            415,
+            400,
             f'The request indicated a Content-Type of "{content_type or "(none)"}" for method type '
             f'"{call.incoming.method}" which is not supported. Valid content types for this method are: '
             "application/json-patch+json.",
@@ -203,7 +204,8 @@ def workitem_create(call: Call) -> Reply:
         fields = wi.revision_fields(
             record, record.current, links=call.links, identities=_identities(call), expanded=False
         )
-        return ok({"id": record.id, "rev": record.current.rev, "fields": fields})
+        # No id: nothing was saved and no id was taken (docs/azure-devops-behaviours.md §4.2); rev 0 is not confirmed.
+        return ok({"rev": record.current.rev, "fields": fields})
     # 200, not 201 (docs/azure-devops-behaviours.md §5.2).
     return ok(_render(call, record))
 
@@ -246,18 +248,17 @@ def workitem_delete(call: Call) -> Reply:
     call.project()
     destroy = call.incoming.flag("destroy")
     record = call.state.delete_item(call.data, int(call.params["id"]), by=call.me.id, destroy=destroy)
-    # 200 + WorkItemDelete for 7.1 (docs/azure-devops-behaviours.md §5.1). With destroy=true there is nothing left to
-    # restore, so `resource` is null (not confirmed).
-    return ok(_deleted_json(call, record, with_resource=not destroy))
+    if destroy:
+        # Gone for good: 204 and no body, like the official example of a destroy (docs/azure-devops-behaviours.md §5.1).
+        return Reply(status=204)
+    # To the recycle bin: 200 + WorkItemDelete for 7.1 (docs/azure-devops-behaviours.md §5.1).
+    return ok(_deleted_json(call, record, with_resource=True))
 
 
 def workitem_revisions(call: Call) -> Reply:
     call.project()
     skip = int_param(call, "$skip", default=0) or 0
     top = int_param(call, "$top")
-    if top == 0:
-        # $top must be positive (docs/azure-devops-behaviours.md §5.4); the wording is not confirmed.
-        raise ApiError(400, "The value 0 is not valid for $top: it must be greater than 0.", "ArgumentException")
     with call.state.lock:
         record = call.state.live_item(call.data, int(call.params["id"]))
         revisions = record.revisions[skip : skip + top if top is not None else None]

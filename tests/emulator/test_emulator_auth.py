@@ -46,6 +46,18 @@ def test_unknown_token_without_suppress_gets_the_203_sign_in_page(http_for, org_
         assert "Sign in" in response.text
 
 
+def test_server_answers_a_bad_token_with_basic_and_ntlm_never_the_sign_in_page(ado, http_for, svc_identity):
+    ado.add_org("DefaultCollection", kind="server", collection_path="tfs/DefaultCollection")
+    url = ado.org_url("DefaultCollection")
+    for suppress in (False, True):
+        response = connection_data(http_for("nosuchtoken", suppress=suppress), url)
+        assert response.status_code == HTTPStatus.UNAUTHORIZED
+        assert response.content == b""
+        challenges = response.raw.headers.getlist("WWW-Authenticate")
+        assert challenges[0].startswith("Basic realm=")
+        assert challenges[1] == "NTLM"
+
+
 def test_unknown_token_without_suppress_on_patch_is_401_tf400813(http_for, org_url, patch_body):
     http = http_for("nosuchtoken", suppress=False)
     response = http.patch(

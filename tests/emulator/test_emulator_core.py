@@ -241,17 +241,22 @@ def test_user_entitlements_list_members_and_page(alice_http, ado):
     assert first["continuationToken"]
     rest = alice_http.get(url, params={**V71, "$top": "2", "continuationToken": first["continuationToken"]}).json()
     assert len(rest["members"]) == 1
-    assert rest["continuationToken"] is None
+    assert rest["continuationToken"] == ""
+    assert rest["items"] == rest["members"]
     emails = {m["user"]["mailAddress"] for m in first["members"] + rest["members"]}
     assert emails == {"alice@fabrikam.example", "bob@fabrikam.example", "almlink-svc@fabrikam.example"}
     assert set(first["members"][0]) >= {"id", "user", "accessLevel", "projectEntitlements", "extensions"}
 
 
-def test_user_entitlements_list_key_is_configurable(alice_http, ado):
-    ado.configure(user_entitlements_list_key="items")
-    body = alice_http.get(f"{ado.base_url}/_vsaex/fabrikam/_apis/userentitlements", params=V71).json()
-    assert "items" in body
-    assert "members" not in body
+def test_one_user_entitlement_by_id(alice_http, ado, bob_identity):
+    url = f"{ado.base_url}/_vsaex/fabrikam/_apis/userentitlements"
+    bob = alice_http.get(f"{url}/{bob_identity.id}", params=V71)
+    nobody = alice_http.get(f"{url}/00000000-0000-0000-0000-000000000001", params=V71)
+    locations = alice_http.options(f"{ado.base_url}/_vsaex/fabrikam/_apis").json()["value"]
+    assert bob.status_code == HTTPStatus.OK
+    assert bob.json()["user"]["mailAddress"] == "bob@fabrikam.example"
+    assert nobody.status_code == HTTPStatus.NOT_FOUND
+    assert "8480c6eb-ce60-47e9-88df-eca3c801638b" in {location["id"] for location in locations}
 
 
 def test_session_tokens_list_all_of_the_callers_pats_without_the_secret(alice_http, ado, alice_identity):

@@ -318,6 +318,7 @@ def test_validate_only_create_saves_nothing_and_uses_no_id(ado, alice_http, proj
     after = new_task(ado, svc_identity)
     assert response.status_code == HTTPStatus.OK
     assert response.json()["fields"]["System.Title"] == "probe"
+    assert "id" not in response.json()
     assert after == before + 1
 
 
@@ -342,13 +343,17 @@ def test_create_of_an_unknown_type_is_404(alice_http, project_url, patch_body):
     assert response.json()["message"].startswith("VS402323: Work item type Spaceship does not exist")
 
 
-def test_create_with_plain_json_content_type_is_415(alice_http, project_url):
+def test_create_with_plain_json_content_type_is_400(alice_http, project_url):
     response = alice_http.post(
         f"{project_url}/_apis/wit/workitems/$Task",
         params=V71,
         json=[{"op": "add", "path": "/fields/System.Title", "value": "x"}],
     )
-    assert response.status_code == HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["typeName"] == (
+        "Microsoft.VisualStudio.Services.WebApi.VssRequestContentTypeNotSupportedException, "
+        "Microsoft.VisualStudio.Services.WebApi"
+    )
 
 
 # --- update ----------------------------------------------------------------------------------------------
@@ -510,7 +515,8 @@ def test_delete_moves_the_item_to_the_recycle_bin(alice_http, project_url, org_u
 
 def test_destroy_removes_the_item_for_good(ado, alice_http, project_url):
     response = alice_http.delete(f"{project_url}/_apis/wit/workitems/3", params={**V71, "destroy": "true"})
-    assert response.status_code == HTTPStatus.OK
+    assert response.status_code == HTTPStatus.NO_CONTENT
+    assert response.content == b""
     assert alice_http.get(f"{project_url}/_apis/wit/recyclebin/3", params=V71).status_code == HTTPStatus.NOT_FOUND
     with pytest.raises(KeyError):
         ado.work_item_revisions("fabrikam", 3)
@@ -602,3 +608,15 @@ def test_enums_are_accepted_as_numbers(alice_http, org_url):
     assert omitted.status_code == HTTPStatus.OK
     assert omitted.json()["value"][1] is None
     assert "System.Rev" in expanded.json()["value"][0]["fields"]
+
+
+def test_failed_rev_test_and_argument_errors_carry_the_real_type_names(alice_http, org_url, patch_body):
+    stale = alice_http.patch(
+        f"{org_url}/_apis/wit/workitems/1", params=V71, **patch_body({"op": "test", "path": "/rev", "value": 99})
+    )
+    bad_ids = alice_http.get(f"{org_url}/_apis/wit/workitems", params={**V71, "ids": "x"})
+    assert stale.json()["typeName"] == (
+        "Microsoft.VisualStudio.Services.WebApi.Patch.TestPatchOperationFailedException, "
+        "Microsoft.VisualStudio.Services.WebApi"
+    )
+    assert bad_ids.json()["typeName"] == "System.ArgumentException, mscorlib"
