@@ -11,6 +11,8 @@ section), and answers no source settles are switches in `Behaviour`.
         url = emu.org_url()                      # http://127.0.0.1:PORT/fabrikam
         alice = emu.add_identity(display_name="Ann", email="ann@fabrikam.example")
         token = emu.issue_pat(alice, scopes="vso.work_write")
+        emu.add_project("fabrikam", "Agile One", process="Agile")
+        emu.add_many_work_items("fabrikam", "Agile One", 25_000, type="Task", by=alice)
         emu.set_fault("latency", seconds=0.3, count=1)
         ...
         emu.requests                             # RequestRecord(method, path, query, status, ...)
