@@ -249,7 +249,7 @@ def workitem_delete(call: Call) -> Reply:
     destroy = call.incoming.flag("destroy")
     record = call.state.delete_item(call.data, int(call.params["id"]), by=call.me.id, destroy=destroy)
     if destroy:
-        # Gone for good: 204 and no body, like the official example of a destroy (docs/azure-devops-behaviours.md §5.1).
+        # Gone for good: 204 and no body (docs/azure-devops-behaviours.md §5.1).
         return Reply(status=204)
     # To the recycle bin: 200 + WorkItemDelete for 7.1 (docs/azure-devops-behaviours.md §5.1).
     return ok(_deleted_json(call, record, with_resource=True))
