@@ -82,6 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
         if segments and segments[0].lower() == CONTROL_PREFIX:
             self._write(control.handle(emulator, self.command, segments[1:], body))
             return
+        generation = emulator.generation
         incoming = Incoming(
             method=self.command,
             path=unquote(split.path),
@@ -101,7 +102,8 @@ class _Handler(BaseHTTPRequestHandler):
                 identity_id=identity_id,
                 started=started,
                 ended=time.monotonic(),
-            )
+            ),
+            generation=generation,
         )
         self._write(reply)
 
@@ -152,6 +154,9 @@ class Emulator:
         self._faults = FaultBook()
         self._log_lock = threading.Lock()
         self._requests: list[RequestRecord] = []
+        # Bumped by reset(): a request that began before it (e.g. still sleeping in a "hang" fault its client gave
+        # up on) is not logged into the next test's request log.
+        self.generation = 0
         self._api = Api(self)
         self._last_address: tuple[str, int] | None = None
         self._load()
@@ -236,7 +241,9 @@ class Emulator:
         """Back to the initial (demo or empty) state; faults and the request log cleared."""
         self._faults.clear()
         self._load()
-        self.clear_requests()
+        with self._log_lock:
+            self.generation += 1
+            self._requests.clear()
 
     # --- organizations, identities, tokens -----------------------------------------------------------------
 
@@ -424,9 +431,10 @@ class Emulator:
         with self._log_lock:
             self._requests.clear()
 
-    def record(self, entry: RequestRecord) -> None:
+    def record(self, entry: RequestRecord, *, generation: int | None = None) -> None:
         with self._log_lock:
-            self._requests.append(entry)
+            if generation is None or generation == self.generation:
+                self._requests.append(entry)
 
     # --- demo ----------------------------------------------------------------------------------------------
 
