@@ -35,6 +35,13 @@ _TYPE_NAMES: dict[str, str] = {
         "Microsoft.VisualStudio.Services.WebApi.Patch.TestPatchOperationFailedException, "
         "Microsoft.VisualStudio.Services.WebApi"
     ),
+    "PatchOperationFailedException": (
+        "Microsoft.VisualStudio.Services.WebApi.Patch.PatchOperationFailedException, "
+        "Microsoft.VisualStudio.Services.WebApi"
+    ),
+    "RequestBlockedException": (  # verbatim from public 429 bodies (docs/azure-devops-behaviours.md §6)
+        "Microsoft.TeamFoundation.Framework.Server.RequestBlockedException, Microsoft.TeamFoundation.Framework.Server"
+    ),
     # .NET's own argument exceptions, thrown by the service's parameter checks (§3.1).
     "ArgumentException": "System.ArgumentException, mscorlib",
     "ArgumentNullException": "System.ArgumentNullException, mscorlib",
