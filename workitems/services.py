@@ -62,7 +62,6 @@ TOKEN_FAILURES = (ado.TokenRejected, ado.TokenExpired, ado.PermissionMissing)
 
 class ActingRefused(Exception):
     """No token may act for this user here; `message` says what to do."""
-
     def __init__(self, message: str, *, code: str) -> None:
         super().__init__(message)
         self.message = message
@@ -72,7 +71,6 @@ class ActingRefused(Exception):
 @dataclass(frozen=True)
 class Actor:
     """Whose token acts: the user's own, or the connection's service account."""
-
     kind: str  # "user" | "service_account"
     display_name: str
     connection: AlmConnection
