@@ -1,22 +1,26 @@
-"""Who is calling: Basic authentication with a PAT as the password (facts 1.1), and the failure answers.
+"""Who is calling: Basic authentication with a PAT as the password (docs/azure-devops-behaviours.md §1.1), and the
+failure answers.
 
-Outcomes and the answers built for them (facts 1.1, 3.2-3.6):
+Outcomes and the answers built for them (docs/azure-devops-behaviours.md §1.1, 3.2-3.6):
 - "ok": a known, current token of a member of this organization.
 - "missing": no Authorization header. 401 with the TF400813 anonymous-access body (the facts call that body
   the one "seen when no usable credentials are sent"; whether it is always sent is not confirmed).
 - "invalid": unknown token, malformed header, a token limited to other organizations, a token whose
   identity is not a member, or a token not valid yet. With `X-TFS-FedAuthRedirect: Suppress`: 401, empty
-  body, WWW-Authenticate (facts 3.2). Without it: GET/POST get 203 and an HTML sign-in page; other methods
-  get 401 with the TF400813 "user ''" body (facts 3.2, azure-devops-auth-samples#52).
-- "expired" / "revoked": 401 with the AccessCheckException body and X-TFS-ServiceError (facts 3.3, 3.4),
-  whatever the Suppress header says (the sources do not separate the two cases).
+  body, WWW-Authenticate (docs/azure-devops-behaviours.md §3.2). Without it: GET/POST get 203 and an HTML
+  sign-in page; other methods get 401 with the TF400813 "user ''" body (docs/azure-devops-behaviours.md §3.2,
+  azure-devops-auth-samples#52). On an Azure DevOps Server collection: 401, empty body, WWW-Authenticate Basic
+  and NTLM, whatever the Suppress header says (§3.2).
+- "expired" / "revoked": 401 with the AccessCheckException body and X-TFS-ServiceError
+  (docs/azure-devops-behaviours.md §3.3, 3.4), whatever the Suppress header says (the sources do not separate
+  the two cases).
 - "anonymous": a public-project organization treats "missing" and "invalid" as the anonymous identity
-  (facts 2.1, 3.2); only connectionData answers it, everything else gets the "missing" 401.
+  (docs/azure-devops-behaviours.md §2.1, 3.2); only connectionData answers it, everything else gets the "missing" 401.
 
-Microsoft Entra ID access tokens (`Authorization: Bearer <JWT>`, entra facts) are checked by the emulator's
-Entra authority (entra.py: signature, audience, expiry, sign-in not revoked) and give "ok" with the token's
+Microsoft Entra ID access tokens (`Authorization: Bearer <JWT>`) are checked by the emulator's Entra
+authority (entra.py: signature, audience, expiry, sign-in not revoked) and give "ok" with the token's
 `scp` as scopes, or "invalid". The PAT lifecycle API takes only Entra tokens: a PAT there is "invalid"
-(facts 4.3; the one recorded answer is the 203 sign-in page, vsts-rest-api-specs#574).
+(docs/azure-devops-behaviours.md §4.3; the one recorded answer is the 203 sign-in page, vsts-rest-api-specs#574).
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from ado_emulator.state import State
 
 Outcome = Literal["ok", "missing", "invalid", "expired", "revoked", "anonymous"]
 
-EXPIRED_MESSAGE = "Access Denied: The Personal Access Token used has expired."  # facts 3.3, verbatim
+# docs/azure-devops-behaviours.md §3.3, verbatim
+EXPIRED_MESSAGE = "Access Denied: The Personal Access Token used has expired."
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,8 @@ def _token_from_header(header: str | None, behaviour: Behaviour) -> str | None:
         decoded = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         return None
-    # A non-canonical encoding (one stray "=") gets 401 on the real service (facts 1.1, azure-devops-mcp#1452).
+    # A non-canonical encoding (one stray "=") gets 401 on the real service (docs/azure-devops-behaviours.md §1.1,
+    # azure-devops-mcp#1452).
     if base64.b64encode(decoded).decode() != value:
         return None
     try:
@@ -73,7 +79,7 @@ def _token_from_header(header: str | None, behaviour: Behaviour) -> str | None:
     except UnicodeDecodeError:
         return None
     _user, colon, password = text.partition(":")
-    # The user name is ignored (facts 1.1); the password is the token.
+    # The user name is ignored (docs/azure-devops-behaviours.md §1.1); the password is the token.
     return password if colon and password else None
 
 
@@ -110,7 +116,8 @@ def _entra_token(header: str | None) -> str | None:
 def _check_bearer(state: State, org: Org, verified: VerifiedToken | None) -> AuthResult:
     identity = state.identity(verified.identity_id) if verified is not None else None
     if verified is None or identity is None or not state.is_member(identity.id, org):
-        # Expired, revoked, forged or foreign: the answers of an unknown credential (facts 3.2; an expired
+        # Expired, revoked, forged or foreign: the answers of an unknown credential (docs/azure-devops-behaviours.md
+        # §3.2; an expired
         # bearer token got exactly these, 401 TF400813 on PATCH and 203 on GET/POST, auth-samples#52).
         return AuthResult("invalid")
     return AuthResult("ok", identity, None, entra_scopes=verified.scopes)
@@ -121,8 +128,8 @@ def _check_token(state: State, org: Org, token: str | None) -> AuthResult:
     if record is None:
         return AuthResult("invalid")
     identity = state.identity(record.identity_id)
-    # A token made for other organizations, or for someone who is not a member here, does not
-    # authenticate here at all (facts 3.6, not confirmed by a verbatim response).
+    # A token made for other organizations, or for someone who is not a member here, does not authenticate here at all
+    # (docs/azure-devops-behaviours.md §3.6, not confirmed by a verbatim response).
     if identity is None or (record.orgs is not None and org.name.lower() not in {o.lower() for o in record.orgs}):
         return AuthResult("invalid")
     if not state.is_member(identity.id, org):
@@ -139,7 +146,7 @@ def _check_token(state: State, org: Org, token: str | None) -> AuthResult:
 
 
 def www_authenticate(base_url: str) -> tuple[str, str]:
-    # Real: Basic realm="https://tfsprodsin1.app.visualstudio.com/" (facts 3.2).
+    # Real: Basic realm="https://tfsprodsin1.app.visualstudio.com/" (docs/azure-devops-behaviours.md §3.2).
     return ("WWW-Authenticate", f'Basic realm="{base_url}/"')
 
 
@@ -148,7 +155,7 @@ def unauthorized_empty(base_url: str) -> Reply:
 
 
 def anonymous_denied(base_url: str) -> Reply:
-    # TF400813 anonymous variant, verbatim (facts 3.2).
+    # TF400813 anonymous variant, verbatim (docs/azure-devops-behaviours.md §3.2).
     message = "TF400813: Resource not available for anonymous access. Client authentication required."
     reply = json_reply(401, wrapped_exception(message, "UnauthorizedRequestException"))
     reply.headers += [www_authenticate(base_url), service_error_header(message)]
@@ -156,7 +163,8 @@ def anonymous_denied(base_url: str) -> Reply:
 
 
 def user_not_authorized(base_url: str) -> Reply:
-    # The 401 a non-GET/POST request got without the Suppress header (facts 3.2, auth-samples#52).
+    # The 401 a non-GET/POST request got without the Suppress header (docs/azure-devops-behaviours.md §3.2,
+    # auth-samples#52).
     message = "TF400813: The user '' is not authorized to access this resource."
     reply = json_reply(401, wrapped_exception(message, "UnauthorizedRequestException"))
     reply.headers += [www_authenticate(base_url), service_error_header(message)]
@@ -164,7 +172,8 @@ def user_not_authorized(base_url: str) -> Reply:
 
 
 def access_denied(base_url: str, message: str) -> Reply:
-    # AccessCheckException body with customProperties, verbatim for the expired case (facts 3.3).
+    # AccessCheckException body with customProperties, verbatim for the expired case (docs/azure-devops-behaviours.md
+    # §3.3).
     body = wrapped_exception(
         message,
         "AccessCheckException",
@@ -195,17 +204,23 @@ SIGN_IN_PAGE = """<!DOCTYPE html>
 
 
 def sign_in_page() -> Reply:
-    # 203 Non-Authoritative Information with an HTML sign-in page (facts 1.1, 3.2, 3.7).
+    # 203 Non-Authoritative Information with an HTML sign-in page (docs/azure-devops-behaviours.md §1.1, 3.2, 3.7).
     return Reply(status=203, body=SIGN_IN_PAGE.encode(), content_type="text/html; charset=utf-8")
 
 
-def failure_reply(result: AuthResult, *, method: str, suppress: bool, base_url: str, behaviour: Behaviour) -> Reply:
+def failure_reply(
+    result: AuthResult, *, method: str, suppress: bool, base_url: str, behaviour: Behaviour, server: bool = False
+) -> Reply:
     if result.outcome == "expired":
         return access_denied(base_url, EXPIRED_MESSAGE)
     if result.outcome == "revoked":
         return access_denied(base_url, behaviour.revoked_message)
     if result.outcome in {"missing", "anonymous"}:
         return anonymous_denied(base_url)
+    if server:
+        # Azure DevOps Server (IIS) offers Basic and Windows authentication and never the sign-in page
+        # (docs/azure-devops-behaviours.md §3.2).
+        return Reply(status=401, headers=[www_authenticate(base_url), ("WWW-Authenticate", "NTLM")])
     if suppress:
         return unauthorized_empty(base_url)
     if method in {"GET", "POST", "HEAD"}:

@@ -21,7 +21,7 @@ Control API (JSON, no authentication), on the same server:
 
 Error answers use Entra's shape and codes: {"error", "error_description": "AADSTSnnnn: ...", "error_codes": [n],
 "timestamp", "trace_id", "correlation_id", "error_uri"} (the shape every MSAL issue thread quotes; e.g.
-AzureAD/microsoft-identity-web#2328 for AADSTS54005). The entra facts file does not list error codes: the codes
+AzureAD/microsoft-identity-web#2328 for AADSTS54005). The Entra facts do not list error codes: the codes
 and their wording come from Microsoft's public error-code reference as quoted in public issue threads
 (AADSTS501481, AADSTS54005, AADSTS70008, AADSTS50173, AADSTS700082, AADSTS7000215, AADSTS65001, AADSTS50076,
 AADSTS700016, AADSTS50011, AADSTS70011, AADSTS1002012). Where the sources are silent the comment says so.
@@ -57,7 +57,7 @@ from ado_emulator.tls import LoopbackTls
 if TYPE_CHECKING:
     from ado_emulator.state import State
 
-# The Azure DevOps resource (application) id in Entra ID (entra facts; api-facts 1.2).
+# The Azure DevOps resource (application) id in Entra ID (docs/azure-devops-behaviours.md §9).
 ADO_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 
@@ -67,7 +67,8 @@ DEMO_CLIENT_SECRET = "emulator0demo0client0secret0not0real"  # noqa: S105 - fixe
 DEMO_APP_NAME = "almlink"
 DEMO_SERVICE_PRINCIPAL_ID = "5e4c1ce0-9a1b-4c2d-8e3f-00000000a1a1"
 # Delegated permissions on the Azure DevOps resource that the demo registration has configured (used for
-# `.default`): the five almlink needs, plus vso.pats_manage for the PAT lifecycle API (api-facts 4.3: the 7.2
+# `.default`): the five almlink needs, plus vso.pats_manage for the PAT lifecycle API (docs/azure-devops-behaviours.md
+# §4.3: the 7.2
 # spec's EntraOAuth scopes are vso.pats for GET and vso.pats_manage for POST/PUT/DELETE).
 DEMO_PERMISSIONS = (
     "vso.memberentitlementmanagement",

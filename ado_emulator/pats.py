@@ -1,6 +1,9 @@
-"""The PAT lifecycle API, `https://vssps.dev.azure.com/{org}/_apis/tokens/pats` (facts 4.3, specs/tokens_7.1).
+"""The PAT lifecycle API, `https://vssps.dev.azure.com/{org}/_apis/tokens/pats`.
 
-Only Microsoft Entra access tokens reach these handlers: auth.authenticate refuses a PAT here (facts 4.3), and the
+Sources: docs/azure-devops-behaviours.md §4.3, the tokens 7.1 spec.
+
+Only Microsoft Entra access tokens reach these handlers: auth.authenticate refuses a PAT here
+(docs/azure-devops-behaviours.md §4.3), and the
 scope filter wants vso.pats (GET) or vso.pats_manage (POST/PUT/DELETE) in the token's `scp`.
 
 Answers follow the spec's shapes: PatTokenResult {"patToken", "patTokenError"} for create/get/update, PagedPatTokens
@@ -22,7 +25,7 @@ from ado_emulator.model import PatRecord
 from ado_emulator.workitems import iso
 
 if TYPE_CHECKING:
-    from ado_emulator.api import Call
+    from ado_emulator.call import Call
 
 PATH = ("tokens", "pats")
 

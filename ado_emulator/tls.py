@@ -1,6 +1,7 @@
 """A certificate authority made at start, and a server certificate it signs for the loopback address.
 
-MSAL accepts only `https` authorities (entra facts, "msal for Python"), so the emulator's Entra ID authority
+MSAL accepts only `https` authorities (docs/azure-devops-behaviours.md §9), so the emulator's Entra ID
+authority
 serves TLS. Nothing is trusted system-wide: the CA certificate is written to a file whose path the app gets
 (ALM_ENTRA_CA_BUNDLE) and hands to `requests` as `verify=`. The keys never leave memory except the server
 key, which `ssl` can only load from a file; both files live in a private temporary directory removed on close.

@@ -1,7 +1,8 @@
 """The Azure DevOps REST client: every call almlink makes to Azure DevOps goes through `AdoClient._request`.
 
 One `requests.Session` per client, Basic auth with an empty user name and the PAT as password,
-`X-TFS-FedAuthRedirect: Suppress` (so a bad token gives 401, not a 203 sign-in page; facts 3.7),
+`X-TFS-FedAuthRedirect: Suppress` (so a bad token gives 401, not a 203 sign-in page; docs/azure-devops-behaviours.md
+§3.7),
 an api-version and a timeout on every call, redirects never followed (the token must not travel
 to wherever a redirect points). Every outcome other than success becomes a specific
 `alm.exceptions.AdoError`. No Django imports: this module runs anywhere.
@@ -53,13 +54,13 @@ from alm.types import Identity, IdentityRef, Project, SessionToken, WorkItem
 logger = logging.getLogger(__name__)
 
 # Organizations with public projects answer a bad token as this anonymous user instead of
-# refusing it (facts 2.1: the Azure CLI rejects the same id).
+# refusing it (docs/azure-devops-behaviours.md §2.1: the Azure CLI rejects the same id).
 ANONYMOUS_USER_ID = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
-# The workitems list endpoint takes at most 200 ids (facts 5.1).
+# The workitems list endpoint takes at most 200 ids (docs/azure-devops-behaviours.md §5.1).
 BATCH_SIZE = 200
-# The app asks users to name their token so; the Tokens list is matched on it (facts 4.2).
+# The app asks users to name their token so; the Tokens list is matched on it (docs/azure-devops-behaviours.md §4.2).
 PAT_NAME = "almlink"
-# Azure DevOps Server 2022 stops at 7.0; 2022.1+ and Services take 7.1 (facts 7).
+# Azure DevOps Server 2022 stops at 7.0; 2022.1+ and Services take 7.1 (docs/azure-devops-behaviours.md §7).
 API_VERSIONS = {"services": "7.1", "server": "7.0"}
 RESOURCE_AREAS_TTL = 3600.0
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -102,7 +103,7 @@ def forget_resource_areas() -> None:
 
 
 class _PatAuth(requests.auth.AuthBase):
-    """Basic auth with an empty user name (facts 1.1); the header is built once and never shown."""
+    """Basic auth with an empty user name (docs/azure-devops-behaviours.md §1.1); built once, never shown."""
 
     def __init__(self, header: str) -> None:
         self._header = header
@@ -155,7 +156,8 @@ class AdoClient:
         # Every form in which the token could travel; server text is scrubbed of all of them.
         self._secrets = _secret_forms(token)
         self._session = requests.Session()
-        # An Entra ID access token travels as `Bearer` (entra facts); a PAT as Basic with an empty user name.
+        # An Entra ID access token travels as `Bearer` (docs/azure-devops-behaviours.md §9); a PAT as Basic with an
+        # empty user name.
         self._session.auth = _PatAuth(f"Bearer {token}" if bearer else f"Basic {encoded}")
         self._session.headers.update(
             {"Accept": "application/json", "X-TFS-FedAuthRedirect": "Suppress", "User-Agent": "almlink"}
@@ -188,7 +190,10 @@ class AdoClient:
     # --- Who am I ------------------------------------------------------------------------------
 
     def connection_data(self) -> Identity:
-        """The token's user (connectionData works with any scope, facts 2.1); refuses the anonymous user."""
+        """The token's user; refuses the anonymous user.
+
+        connectionData works with any scope (docs/azure-devops-behaviours.md §2.1).
+        """
         try:
             response = self._request("GET", f"{self.url}/_apis/connectionData", api_version=self._preview())
         except NotFound as error:
@@ -254,7 +259,8 @@ class AdoClient:
         projects: list[Project] = []
         continuation: str | None = None
         for _page in range(MAX_PROJECT_PAGES):
-            params: list[tuple[str, str]] = [("$top", "500"), ("stateFilter", "wellFormed")]
+            # No $top: Azure DevOps pages with x-ms-continuationtoken (docs/azure-devops-behaviours.md §2.3).
+            params: list[tuple[str, str]] = [("stateFilter", "wellFormed")]
             if continuation:
                 params.append(("continuationToken", continuation))
             response = self._request("GET", f"{self.url}/_apis/projects", params=params, permission=PROJECT_TEAM)
@@ -339,7 +345,9 @@ class AdoClient:
         return _work_item(response.data)
 
     def delete_work_item(self, work_item_id: int, *, project: str | None = None) -> IdentityRef | None:
-        """Move a work item to the Recycle Bin (no `destroy`: it stays restorable, facts 5.1); who deleted it.
+        """Move a work item to the Recycle Bin, and say who Azure DevOps recorded as deleting it.
+
+        No `destroy`: it stays restorable (docs/azure-devops-behaviours.md §5.1).
 
         Azure DevOps answers WorkItemDelete, whose `deletedBy` names the identity it recorded.
         """
@@ -351,6 +359,18 @@ class AdoClient:
         )
         data = response.data if isinstance(response.data, dict) else {}
         return _identity_ref(data.get("deletedBy"))
+
+    def get_work_item_type_states(self, *, project: str, type_name: str) -> tuple[str, ...]:
+        """The states of a work item type in a project's process (docs/azure-devops-behaviours.md §5.5)."""
+        response = self._request(
+            "GET",
+            f"{self.url}/{_segment(project)}/_apis/wit/workitemtypes/{_segment(type_name)}/states",
+            permission=WORK_ITEMS,
+            what=f"The work item type “{type_name}”",
+            retry=True,  # a read
+        )
+        states = _value_list(response.data, "states")
+        return tuple(str(state["name"]) for state in states if isinstance(state, dict) and state.get("name"))
 
     def _wit_base(self, project: str | None) -> str:
         return f"{self.url}/{_segment(project)}" if project else self.url
@@ -389,7 +409,8 @@ class AdoClient:
                 self._areas_failure = error
                 raise
             areas: dict[str, str] = {}
-            # Azure DevOps Server answers an empty list: everything lives at the collection URL (facts 1.2).
+            # Azure DevOps Server answers an empty list: everything lives at the collection URL
+            # (docs/azure-devops-behaviours.md §1.2).
             for entry in _value_list(response.data, "resource areas"):
                 if not isinstance(entry, dict):
                     continue
@@ -409,7 +430,8 @@ class AdoClient:
             return areas
 
     def _preview(self) -> str:
-        # connectionData and ResourceAreas are preview-only resources (releasedVersion 0.0, facts 2.1).
+        # connectionData and ResourceAreas are preview-only resources (releasedVersion 0.0,
+        # docs/azure-devops-behaviours.md §2.1).
         return f"{self._api_version}-preview.1"
 
     # --- The one choke point -------------------------------------------------------------------
@@ -514,7 +536,8 @@ class AdoClient:
         if reply.status_code < 400 and (
             reply.headers.get("X-RateLimit-Resource") or reply.headers.get("X-RateLimit-Delay")
         ):
-            # Flag/tarpit states come on a 200 (facts 6): nothing to raise, but worth knowing.
+            # Flag/tarpit states come on a 200 (docs/azure-devops-behaviours.md §6): nothing to raise, but worth
+            # knowing.
             logger.warning(
                 "Azure DevOps rate limit warning for %s (resource %s, delay %s s)",
                 where,
@@ -542,7 +565,8 @@ class AdoClient:
     ) -> _Response:
         status, headers, activity = raw.status, raw.headers, raw.activity_id
         if status == 203:
-            # Without a usable credential Azure DevOps serves its sign-in page with 203 (facts 3.2).
+            # Without a usable credential Azure DevOps serves its sign-in page with 203
+            # (docs/azure-devops-behaviours.md §3.2).
             raise TokenRejected("sign_in_page", url=self.url, activity_id=activity)
         if 300 <= status < 400:
             target = headers.get("Location", "")
@@ -566,7 +590,8 @@ class AdoClient:
             if permission is not None and self._token_authenticates():
                 raise PermissionMissing(permission, activity_id=activity)
             raise TokenRejected("unknown", url=self.url, activity_id=activity)
-        if "VS403351" in message or status == 412:
+        # 412 for a failed `test /rev`, 409 WorkItemRevisionMismatchException (TF26071): both a conflict.
+        if "VS403351" in message or status in {409, 412}:
             raise Conflict(_current_rev(message), activity_id=activity)
         if status == 403:
             raise AccessDenied(message or "access denied.", activity_id=activity)
@@ -602,7 +627,10 @@ class AdoClient:
             raise UnexpectedAnswer("the answer is nested too deeply", activity_id=raw.activity_id) from error
 
     def _error_message(self, raw: _RawResponse) -> str:
-        """The server's own words: WrappedException.message, a text/plain body, or X-TFS-ServiceError (facts 3.1)."""
+        """The server's own words: WrappedException.message, a text/plain body, or X-TFS-ServiceError.
+
+        See docs/azure-devops-behaviours.md §3.1.
+        """
         text = ""
         try:
             decoded = raw.content.decode("utf-8-sig").strip()
@@ -656,7 +684,8 @@ class _RawResponse:
 
 
 def _session_tokens(data: Any) -> tuple[SessionToken, ...]:
-    # The envelope differs with the query parameters: "value", "sessionTokens" or a bare list (facts 4.2).
+    # The envelope differs with the query parameters: "value", "sessionTokens" or a bare list
+    # (docs/azure-devops-behaviours.md §4.2).
     items = data.get("value", data.get("sessionTokens")) if isinstance(data, dict) else data
     if not isinstance(items, list):
         return ()
@@ -694,7 +723,8 @@ def _work_item(item: Any) -> WorkItem:
 
 
 def _identity_ref(value: Any) -> IdentityRef | None:
-    # Identity fields are IdentityRef objects (facts 5.2); old payloads use "Name <email>" strings.
+    # Identity fields are IdentityRef objects (docs/azure-devops-behaviours.md §5.2); old payloads use "Name <email>"
+    # strings.
     if isinstance(value, dict):
         return IdentityRef(
             id=_text_or_none(value.get("id")),
@@ -723,7 +753,7 @@ def _parse_datetime(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
-    # Azure DevOps writes UTC; some payloads omit the zone (facts 4.2 example).
+    # Azure DevOps writes UTC; some payloads omit the zone (docs/azure-devops-behaviours.md §4.2 example).
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -745,7 +775,8 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def _current_rev(message: str) -> int | None:
-    # "VS403351: Test Operation for path /rev failed, value 68 was not equal to test value 67." (facts 5.3)
+    # "VS403351: Test Operation for path /rev failed, value 68 was not equal to test value 67."
+    # (docs/azure-devops-behaviours.md §5.3)
     match = re.search(r"value\s+(\d+)\s+(?:was\s+)?not\s+equal", message)
     return int(match.group(1)) if match else None
 

@@ -1,6 +1,6 @@
 """Validating and normalizing the ALM connection URL (the organization or collection URL).
 
-Accepted shapes (facts 1.2):
+Accepted shapes (docs/azure-devops-behaviours.md §1.2):
 - Azure DevOps Services: https://dev.azure.com/{organization} and https://{organization}.visualstudio.com
 - Azure DevOps Server:   https://host[:port]/[virtual directory/]{collection}, e.g. https://tfs.example/tfs/DefaultCollection
 

@@ -28,11 +28,12 @@ from alm.scopes import REQUIRED_PERMISSIONS
 
 logger = logging.getLogger(__name__)
 
-# The Azure DevOps resource (application) id in Entra ID; v2.0 scopes must be qualified with it (entra facts).
+# The Azure DevOps resource (application) id in Entra ID; v2.0 scopes must be qualified with it
+# (docs/azure-devops-behaviours.md §9).
 ADO_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 # "Create my token for me" calls the PAT lifecycle API, whose Entra scope for creating is vso.pats_manage
-# (api-facts 4.3, the 7.2 spec's EntraOAuth scopes).
+# (docs/azure-devops-behaviours.md §4.3, the 7.2 spec's EntraOAuth scopes).
 PATS_SCOPE = "vso.pats_manage"
 # The delegated permissions a user's sign-in asks for: the five almlink needs, plus PATS_SCOPE.
 DELEGATED_SCOPES: tuple[str, ...] = (*(p.scope for p in REQUIRED_PERMISSIONS), PATS_SCOPE)
@@ -132,7 +133,7 @@ class EntraClient:
         self._session = requests.Session()
         if config.ca_bundle:
             # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override `verify` unless the environment is
-            # ignored (entra facts, tried), so with our own CA the environment is not consulted.
+            # ignored (docs/azure-devops-behaviours.md §9, tried), so with our own CA the environment is not consulted.
             self._session.trust_env = False
             self._session.verify = config.ca_bundle
         self._app: msal.ConfidentialClientApplication | None = None

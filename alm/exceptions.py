@@ -59,8 +59,8 @@ class TokenRejected(AdoError):
     code = "token_rejected"
     is_token_fault = True
     REASONS = {
-        # The wire gives the same empty 401 for an unknown token, a revoked one and one made for
-        # another organization (facts 3.2, 3.4, 3.6), so "unknown" covers all three.
+        # The wire gives the same empty 401 for an unknown token, a revoked one and one made for another organization
+        # (docs/azure-devops-behaviours.md §3.2, 3.4, 3.6), so "unknown" covers all three.
         "unknown": "was not accepted by this organization (unknown, revoked, or made for another organization)",
         "revoked": "has been revoked",
         "wrong_organization": "was made for another organization",
@@ -110,7 +110,8 @@ class TokenUnreadable(AlmlinkError):
 
 
 class PermissionMissing(AdoError):
-    """The token is valid but lacks a scope the call needs (Azure DevOps answers 401, facts 3.5)."""
+    """The token is valid but lacks a scope the call needs (Azure DevOps answers 401, docs/azure-devops-behaviours.md
+    §3.5)."""
 
     code = "permission_missing"
     is_token_fault = True
@@ -169,7 +170,7 @@ class OrganizationNotFound(NotFound):
 
 
 class Conflict(AdoError):
-    """Someone changed the work item since it was read (412, VS403351 on the test /rev operation)."""
+    """Someone changed the work item since it was read (412 VS403351 on the test /rev, or 409 revision mismatch)."""
 
     code = "conflict"
 

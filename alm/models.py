@@ -66,7 +66,8 @@ class AlmConnection(models.Model):
         help_text="When off, only users who saved their own token can change work items.",
     )
 
-    # --- Sign in with Microsoft (Entra ID): Azure DevOps Services only (Server has no OAuth, entra facts) ---
+    # --- Sign in with Microsoft (Entra ID): Azure DevOps Services only (Server has no OAuth,
+    # docs/azure-devops-behaviours.md §9) ---
     class CredentialTypes(models.TextChoices):
         PAT = "pat", "Personal access tokens"
         ENTRA = "entra", "Sign in with Microsoft (Entra ID)"

@@ -1,6 +1,7 @@
 """The PAT lifecycle API (`vssps.dev.azure.com/{org}/_apis/tokens/pats`): creating a personal access token.
 
-It takes only Microsoft Entra access tokens (api-facts 4.3), so the client must act with `bearer=True`.
+It takes only Microsoft Entra access tokens (docs/azure-devops-behaviours.md §4.3), so the client must act with
+`bearer=True`.
 Shapes from the official spec (specs/tokens_7.1_tokens.json): PatTokenCreateRequest in, PatTokenResult out, errors
 named in `patTokenError` (the spec documents only a 200 answer). No Django imports.
 """
@@ -28,7 +29,7 @@ class CreatedPat:
 def create_pat(client: AdoClient, *, name: str, scopes: str, valid_to: datetime) -> CreatedPat:
     """Create a personal access token for the signed-in user, limited to this organization."""
     # Through the client's one HTTP choke point (`_request`) and its service locations: the Tokens area lives
-    # on vssps (ResourceAreas, api-facts 1.2).
+    # on vssps (ResourceAreas, docs/azure-devops-behaviours.md §1.2).
     url = f"{client._area_base('Tokens').rstrip('/')}/_apis/tokens/pats"
     body = {
         "displayName": name,

@@ -311,6 +311,7 @@ def permission_rows(report: TokenReport | None) -> list[dict[str, str | bool | N
                 "label": permission.label,
                 "granted": None if result is None else result.granted,
                 "detail": "" if result is None else result.detail,
+                "applies": result is None or result.applies,
             }
         )
     return rows

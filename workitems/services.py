@@ -10,10 +10,12 @@ with the one the page promised.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
 from alm import exceptions as ado
@@ -44,17 +46,24 @@ LIST_FIELDS = (
     "System.ChangedBy",
     "System.ChangedDate",
 )
-# States of the Scrum process's types (Azure DevOps' default process for new projects). A
-# project on another process answers a bad state with TF401320, which the edit page shows.
-STATES_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "Product Backlog Item": ("New", "Approved", "Committed", "Done", "Removed"),
-    "Bug": ("New", "Approved", "Committed", "Done", "Removed"),
-    "Task": ("To Do", "In Progress", "Done", "Removed"),
-    "Feature": ("New", "In Progress", "Done", "Removed"),
-    "Epic": ("New", "In Progress", "Done", "Removed"),
-}
-TYPES = tuple(STATES_BY_TYPE)
-ALL_STATES = tuple(dict.fromkeys(s for states in STATES_BY_TYPE.values() for s in states))
+# The list filter offers the types and states of Azure DevOps' default processes, Scrum and Agile; the edit page
+# reads the states of an item's type from Azure DevOps (work_item_states).
+TYPES = ("Product Backlog Item", "Bug", "Task", "Feature", "Epic")  # Scrum's, the default process for new projects
+FILTER_TYPES = (*TYPES, "User Story", "Issue")
+FILTER_STATES = (
+    "New",
+    "Approved",
+    "Committed",
+    "To Do",
+    "In Progress",
+    "Active",
+    "Resolved",
+    "Done",
+    "Closed",
+    "Removed",
+)
+# How long a work item type's states are remembered per connection: processes change rarely.
+STATES_CACHE_SECONDS = 3600
 MAX_PAGE_SIZE = 1000
 
 # Failures that say something about the token itself.
@@ -208,19 +217,17 @@ def client_for_actor(actor: Actor) -> AdoClient:
 
 @dataclass(frozen=True)
 class WorkItemPage:
+    """One page of the list, newest first; `older`/`newer` are the cursors of the neighbouring pages, if any."""
+
     items: tuple[WorkItem, ...]
-    total: int
-    page: int
     per_page: int
     actor: Actor
+    older: int | None = None  # the pages after this one: ids below this one
+    newer: int | None = None  # the pages before this one: ids above this one
     notice: str = ""
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
-
-def _wiql(*, project: str, type_: str | None, state: str | None) -> str:
+def _wiql(*, project: str, type_: str | None, state: str | None, below: int | None, above: int | None) -> str:
     def quoted(value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
 
@@ -229,11 +236,16 @@ def _wiql(*, project: str, type_: str | None, state: str | None) -> str:
         clauses.append(f"[System.WorkItemType] = {quoted(type_)}")
     if state:
         clauses.append(f"[System.State] = {quoted(state)}")
-    # WIQL, not SQL: every value is a quoted literal with its quotes doubled (WIQL's escape).
+    if below is not None:
+        clauses.append(f"[System.Id] < {int(below)}")
+    if above is not None:
+        clauses.append(f"[System.Id] > {int(above)}")
+    order = "ASC" if above is not None else "DESC"
+    # WIQL, not SQL: every value is a quoted literal with its quotes doubled (WIQL's escape), ids are ints.
     return (
         "SELECT [System.Id] FROM WorkItems WHERE "  # noqa: S608
         + " AND ".join(clauses)
-        + " ORDER BY [System.ChangedDate] DESC, [System.Id] DESC"
+        + f" ORDER BY [System.Id] {order}"
     )
 
 
@@ -259,21 +271,44 @@ def list_work_items(
     connection: AlmConnection,
     type_: str | None = None,
     state: str | None = None,
-    page: int = 1,
+    before: int | None = None,
+    after: int | None = None,
     per_page: int = 100,
 ) -> WorkItemPage:
-    """One WIQL query for the ids, then batch reads of one page (200 ids per request)."""
+    """One page, newest first, of a project of any size: keyset paging on System.Id.
+
+    Azure DevOps refuses a WIQL query over 20,000 results without a smaller `$top` (VS402337,
+    docs/azure-devops-behaviours.md §5.4), so each page asks for one more id than it shows, below the
+    `before` cursor (or above `after`, going back), then reads the page in batches of 200.
+    """
     per_page = max(1, min(per_page, MAX_PAGE_SIZE))
     project = connection.default_project
+    going_back = after is not None and before is None
 
-    def call(client: AdoClient) -> tuple[list[WorkItem], int]:
-        ids = client.query_work_item_ids(project=project, wiql=_wiql(project=project, type_=type_, state=state))
-        start = (max(page, 1) - 1) * per_page
-        chosen = ids[start : start + per_page]
-        return client.get_work_items(chosen, project=project, fields=LIST_FIELDS), len(ids)
+    def call(client: AdoClient) -> tuple[list[WorkItem], bool]:
+        wiql = _wiql(
+            project=project,
+            type_=type_,
+            state=state,
+            below=None if going_back else before,
+            above=after if going_back else None,
+        )
+        ids = client.query_work_item_ids(project=project, wiql=wiql, top=per_page + 1)
+        more = len(ids) > per_page
+        chosen = ids[:per_page]
+        if going_back:
+            chosen.reverse()
+        return client.get_work_items(chosen, project=project, fields=LIST_FIELDS), more
 
-    actor, (items, total), notice = _read(user=user, connection=connection, call=call)
-    return WorkItemPage(tuple(items), total, max(page, 1), per_page, actor, notice)
+    actor, (items, more), notice = _read(user=user, connection=connection, call=call)
+    ids = [item.id for item in items]
+    if going_back:
+        older = min(ids) if ids else after
+        newer = max(ids) if more and ids else None
+    else:
+        older = min(ids) if more and ids else None
+        newer = max(ids) if before is not None and ids else None
+    return WorkItemPage(tuple(items), per_page, actor, older=older, newer=newer, notice=notice)
 
 
 def get_work_item(*, user: User, connection: AlmConnection, work_item_id: int) -> tuple[WorkItem, str]:
@@ -283,6 +318,22 @@ def get_work_item(*, user: User, connection: AlmConnection, work_item_id: int) -
         call=lambda client: client.get_work_item(work_item_id, project=connection.default_project),
     )
     return item, notice
+
+
+def work_item_states(*, user: User, connection: AlmConnection, type_name: str) -> tuple[str, ...]:
+    """The states of a work item type in the connection's project, from Azure DevOps, cached per connection."""
+    project = connection.default_project
+    digest = hashlib.sha256(f"{connection.url}\n{project}\n{type_name}".encode()).hexdigest()[:32]
+    key = f"almlink:wit-states:{connection.pk}:{digest}"
+    states = cache.get(key)
+    if states is None:
+        _actor, states, _notice = _read(
+            user=user,
+            connection=connection,
+            call=lambda client: client.get_work_item_type_states(project=project, type_name=type_name),
+        )
+        cache.set(key, states, STATES_CACHE_SECONDS)
+    return tuple(states)
 
 
 def _reject(actor: Actor, error: ado.AdoError) -> None:

@@ -1,4 +1,7 @@
-"""The emulator's Entra ID authority over HTTPS, and Azure DevOps taking its bearer tokens (entra facts)."""
+"""The emulator's Entra ID authority over HTTPS, and Azure DevOps taking its bearer tokens.
+
+See docs/azure-devops-behaviours.md §9.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +32,8 @@ ALICE = "alice@fabrikam.example"
 
 def tls_session(ado: Emulator) -> requests.Session:
     session = requests.Session()
-    # The machine's REQUESTS_CA_BUNDLE would override verify= (entra facts): ignore the environment.
+    # The machine's REQUESTS_CA_BUNDLE would override verify= (docs/azure-devops-behaviours.md §9): ignore the
+    # environment.
     session.trust_env = False
     session.verify = ado.entra.ca_bundle
     return session
@@ -367,7 +371,8 @@ def test_pat_lifecycle_api_refuses_a_full_access_pat(ado, http_for):
     suppressed = http_for(full).get(pats_url(ado), params=PATS_VERSION)
     assert suppressed.status_code == HTTPStatus.UNAUTHORIZED
     browser_like = http_for(full, suppress=False).get(pats_url(ado), params=PATS_VERSION)
-    # The recorded answer to a PAT on this API: 203 and the sign-in page (facts 4.3, vsts-rest-api-specs#574).
+    # The recorded answer to a PAT on this API: 203 and the sign-in page (docs/azure-devops-behaviours.md §4.3,
+    # vsts-rest-api-specs#574).
     assert browser_like.status_code == HTTPStatus.NON_AUTHORITATIVE_INFORMATION
 
 

@@ -49,7 +49,7 @@ class Command(BaseCommand):
             self.stdout.write("No demo data (--no-demo). Add organizations through POST /_emulator/orgs.")
             return
         self.stdout.write(f"Organization URL: {info['org_url']}   project: {info['project']}")
-        # Demo tokens are fixed, fake strings from ado_emulator/demo.json: printing them is the point here.
+        # Demo tokens are fixed, fake strings from ado_emulator/demo_identities.py: printing them is the point here.
         for person in info["identities"]:
             self.stdout.write(
                 f"  {person['name']} <{person['email']}>  PAT {person['pat']}  valid to {person['valid_to']}"
