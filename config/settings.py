@@ -14,6 +14,9 @@ from typing import Any
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+# Key parsing only (no Django, no models): settings may use it while they load.
+from alm.crypto import EncryptionKeyError, parse_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -39,8 +42,6 @@ ALM_ENCRYPTION_SALT = env.str("ALM_ENCRYPTION_SALT", default="almlink-credential
 
 
 def _check_encryption_key(name: str, value: str) -> None:
-    from alm.crypto import EncryptionKeyError, parse_key
-
     try:
         parse_key(value)
     except EncryptionKeyError as exc:

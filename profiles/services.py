@@ -30,12 +30,8 @@ TRANSIENT_ERRORS = ado.TRANSIENT_ERRORS
 EXPIRY_SOON_DAYS = 30
 
 
-class CredentialError(Exception):
+class CredentialError(ado.AlmlinkError):
     """A credential operation refused for a reason the user can act on."""
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 class RateLimited(CredentialError):
