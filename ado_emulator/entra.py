@@ -195,6 +195,7 @@ class EntraAuthority:
             self._refresh: dict[str, _Refresh] = {}
             self._consents: dict[tuple[str, str], set[str]] = {}
             self._valid_from: dict[str, datetime] = {}
+            self._issued_at: dict[str, datetime] = {}
             self._mfa_required: set[str] = set()
             self.pat_creation_restricted: set[str] = set()
             self.access_token_lifetime = timedelta(seconds=3599)
@@ -320,6 +321,11 @@ class EntraAuthority:
     def _access_token(self, *, subject: str, scopes: Iterable[str] | None, client_id: str) -> tuple[str, int]:
         now = self.now()
         lifetime = self.access_token_lifetime
+        uti = _b64url(secrets.token_bytes(16))
+        # `iat` has whole seconds: a token issued in the second its user's sessions ended would look revoked.
+        # The authority remembers each token's exact issue time (by its `uti`) to tell them apart.
+        with self._lock:
+            self._issued_at[uti] = now
         claims: dict[str, Any] = {
             "aud": ADO_RESOURCE,
             # Azure DevOps' registration takes v1 access tokens, issued by sts.windows.net; not in the facts.
@@ -331,7 +337,7 @@ class EntraAuthority:
             "oid": subject,
             "sub": subject,
             "tid": self.tenant_id,
-            "uti": _b64url(secrets.token_bytes(16)),
+            "uti": uti,
             "ver": "1.0",
         }
         if scopes is None:
@@ -360,8 +366,11 @@ class EntraAuthority:
         subject = str(claims.get("oid", ""))
         with self._lock:
             valid_from = self._valid_from.get(subject)
-        if valid_from is not None and claims.get("iat", 0) < int(valid_from.timestamp()) + 1:
-            return None
+        if valid_from is not None:
+            with self._lock:
+                issued = self._issued_at.get(str(claims.get("uti", "")))
+            if issued is None or issued <= valid_from:
+                return None
         if claims.get("idtyp") == "app":
             # An app token carries no scp: what a service principal may do is its Azure DevOps permissions,
             # like a full-access user (not in the facts).

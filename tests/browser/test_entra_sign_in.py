@@ -37,6 +37,8 @@ def sign_in_with_microsoft(page, live_server):
     page.get_by_label("Alice Example (alice@fabrikam.example)").check()
     page.get_by_role("button", name="Accept").click()
     page.wait_for_url(f"{live_server.url}/profile/alm-credentials/**")
+    # The page the callback leads to, not the one the sign-in started from.
+    expect(page.locator(".messages")).to_contain_text("Signed in with Microsoft")
 
 
 def test_alice_signs_in_with_microsoft_acts_loses_the_sign_in_and_gets_a_token(
