@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import pickle
 from typing import Any
 
@@ -58,6 +60,13 @@ def fernet_for(key: str, salt: str | None = None) -> FernetBytes:
     """django-cryptography's cipher with keys derived from ALM_ENCRYPTION_KEY (cached per process)."""
     keys = derive_keys(key, salt or settings.ALM_ENCRYPTION_SALT)
     return FernetBytes(keys.cipher_key, signer=FernetSigner(key=keys.signing_key))
+
+
+def key_id(key: str | None = None, salt: str | None = None) -> str:
+    """A short fingerprint of the working keys (never the key itself): which key a stored token was
+    encrypted with, so that "this token is unreadable" can be answered in SQL (profiles.state)."""
+    keys = derive_keys(key or settings.ALM_ENCRYPTION_KEY, salt or settings.ALM_ENCRYPTION_SALT)
+    return hmac.new(keys.signing_key, b"almlink-key-id", hashlib.sha256).hexdigest()[:16]
 
 
 class EncryptedTokenField(EncryptedMixin, models.TextField):
