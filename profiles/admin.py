@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -25,12 +26,16 @@ from profiles.overview import (
     state_counts,
     total_for,
 )
+from profiles.state import annotate_state, note_token_keys
 
 
 @admin.register(AlmCredential)
 class AlmCredentialAdmin(admin.ModelAdmin):
-    list_display = ("user", "connection", "status", "ado_display_name", "expires_on", "last_verified_at")
+    list_display = ("user", "connection", "state", "status", "ado_display_name", "expires_on", "last_verified_at")
     list_filter = ("status", "connection")
+    list_select_related = ("user", "connection")
+    # One COUNT for the filtered list; the unfiltered total of tens of thousands is not worth another.
+    show_full_result_count = False
     search_fields = ("user__username", "user__email", "ado_display_name", "ado_email")
     # The token is not among the fields: it is never shown, not even encrypted.
     fields = (
@@ -54,6 +59,18 @@ class AlmCredentialAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # people add their own tokens on their profile
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AlmCredential]:
+        # The state comes from the database; the token is never loaded, so never decrypted, to list them.
+        return annotate_state(super().get_queryset(request).defer("token"), now=timezone.now())
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        note_token_keys()  # readability, as the state column reads it, is current
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="state", ordering="state")
+    def state(self, credential: AlmCredential) -> str:
+        return credential.state
+
     def get_urls(self):
         return [
             path("overview/", self.admin_site.admin_view(self.overview_view), name="profiles_credential_overview"),
@@ -69,7 +86,8 @@ class AlmCredentialAdmin(admin.ModelAdmin):
         except ValueError:
             connection_id = None
         now = timezone.now()
-        connections = connections_shown(connection_id)
+        every_connection = connections_shown()
+        connections = [c for c in every_connection if c.pk == connection_id] if connection_id else every_connection
         counts = state_counts(connections=connections, now=now)
         rows = overview_rows(now=now, state=state, connections=connections)
         if request.GET.get("format") == "csv":
@@ -87,7 +105,7 @@ class AlmCredentialAdmin(admin.ModelAdmin):
             "counts": [(s, counts[s]) for s in STATES],
             "state": state,
             "connection_id": connection_id,
-            "connections": connections_shown(),
+            "connections": every_connection,
             "opts": self.model._meta,
             "query": urlencode(filters),
         }
@@ -159,6 +177,8 @@ def _cell(value: object) -> str:
 class TokenNoticeAdmin(admin.ModelAdmin):
     list_display = ("connection", "subject", "event", "sent_at")
     list_filter = ("event", "connection")
+    list_select_related = ("connection",)
+    show_full_result_count = False
     readonly_fields = ("connection", "subject", "event", "token_saved_at", "sent_at", "recipients")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

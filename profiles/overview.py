@@ -51,10 +51,9 @@ class OverviewRow:
     last_verified_at: datetime | None
 
 
-def connections_shown(connection_id: int | None = None) -> list[AlmConnection]:
+def connections_shown() -> list[AlmConnection]:
     """The connections the overview covers, in the admin's order (the default first)."""
-    connections = AlmConnection.objects.defer("service_token").order_by("-is_default", "name")
-    return list(connections.filter(pk=connection_id) if connection_id else connections)
+    return list(AlmConnection.objects.defer("service_token").order_by("-is_default", "name"))
 
 
 def state_counts(*, connections: list[AlmConnection], now: datetime) -> dict[str, int]:
