@@ -75,6 +75,8 @@ class AlmCredential(models.Model):
         indexes = [
             models.Index(fields=["status", "-id"], name="credential_status_idx"),
             models.Index(fields=["connection", "-id"], name="credential_connection_idx"),
+            # Lists look for tokens whose key note is not the current key's (profiles.state.note_token_keys).
+            models.Index(fields=["token_key"], name="credential_token_key_idx"),
         ]
         verbose_name = "ALM credential"
 

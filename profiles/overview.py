@@ -14,14 +14,14 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
+from django.db.models import Case, Count, F, FilteredRelation, IntegerField, Q, QuerySet, Value, When
 from django.db.models import CharField as CharOutput
-from django.db.models import Count, F, FilteredRelation, IntegerField, Q, QuerySet, Value
 from django.utils.functional import cached_property
 
 from alm.models import AlmConnection
 from alm.token_state import State
 from profiles.models import AlmCredential
-from profiles.state import annotate_state, note_token_keys, state_expression
+from profiles.state import note_token_keys, state_expression
 
 STATES = tuple(State)
 PER_PAGE = 100
@@ -60,9 +60,10 @@ def state_counts(*, connections: list[AlmConnection], now: datetime) -> dict[str
     """How many rows are in each state (every state listed, zeros included): two aggregate queries."""
     note_token_keys()
     counts = dict.fromkeys(STATES, 0)
-    saved = annotate_state(
-        AlmCredential.objects.filter(user__is_active=True, connection__in=[c.pk for c in connections]), now=now
-    )
+    # The connection's URL from the list in hand rather than a join to every row's connection.
+    url = Case(*(When(connection=c.pk, then=Value(c.url)) for c in connections), output_field=CharOutput())
+    saved = AlmCredential.objects.filter(user__is_active=True, connection__in=[c.pk for c in connections])
+    saved = saved.annotate(state=state_expression(now=now, connection_url=url))
     for state, number in saved.values_list("state").annotate(number=Count("pk")).order_by():
         counts[State(state)] += number
     people = get_user_model().objects.filter(is_active=True).count()

@@ -147,10 +147,13 @@ class _Normalized(Func):
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
         name = f"almlink_py_{self.kind}"
         connection.ensure_connection()
-        # Registered on each raw connection that compiles this (cheap, idempotent): a Python callback,
-        # because SQLite's LOWER() leaves every non-ASCII letter as it is.
+        # SQLite's LOWER() leaves every non-ASCII letter as it is, and TRIM() strips spaces only: a text of
+        # printable ASCII alone (most) is normalized in SQL; any other goes through the Python callback,
+        # registered on each raw connection that compiles this (cheap, idempotent).
         connection.connection.create_function(name, 1, self.kinds[self.kind], deterministic=True)
-        return super().as_sql(compiler, connection, function=name, template="%(function)s(%(expressions)s)")
+        inner, params = compiler.compile(self.source_expressions[0])
+        native = f"LOWER(TRIM({inner}))" if self.kind == "email" else f"LOWER(RTRIM({inner}, '/'))"
+        return f"(CASE WHEN {inner} GLOB '*[^ -~]*' THEN {name}({inner}) ELSE {native} END)", [*params] * 3
 
 
 def _same_text(a: Any, b: Any, *, kind: str) -> Q:
@@ -165,10 +168,16 @@ def note_token_keys(*, batch: int = 1000) -> int:
     """
     current = key_id()
     unreadable = UNREADABLE_NOTE + current
+    # "Neither note" as three ranges ("!" sorts before the id's hex digits): an index search, where a
+    # NOT IN would read the whole table on every overview page.
     stale = (
-        AlmCredential.objects.exclude(token_key__in=(current, unreadable))
+        AlmCredential.objects.filter(
+            Q(token_key__lt=unreadable)
+            | Q(token_key__gt=unreadable, token_key__lt=current)
+            | Q(token_key__gt=current)
+        )
         .only("pk", "token", "token_key")
-        .order_by("pk")
+        .order_by()  # in id order, SQLite would rather read the whole table than the index
     )
     noted = 0
     pending: dict[tuple[str, str], list[int]] = {}
