@@ -78,6 +78,7 @@ def measure(base: str, password: str) -> AdminOverview:
 def _grow_to(people: int, connection: Any) -> None:
     """Add people (and the credentials of eight in ten) until `people` are active."""
     from django.contrib.auth import get_user_model
+    from django.db import connection as db
     from django.utils import timezone
 
     from alm.fields import key_id
@@ -124,6 +125,11 @@ def _grow_to(people: int, connection: Any) -> None:
         )
     if user_model.objects.filter(is_active=True).count() != people:
         raise BenchError(f"could not bring the active people to {people}")
+    if db.vendor == "postgresql":
+        # Statistics as autovacuum would soon have them: planned on the empty tables' figures, the
+        # CSV's join was a nested loop over 50,000 x 40,000 rows.
+        with db.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 def _measure(base: str, cookie: str, people: int) -> Size:
