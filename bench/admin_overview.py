@@ -192,11 +192,17 @@ def metrics(result: AdminOverview) -> list[Metric]:
     small, large = (result.sizes[people] for people in SIZES)
     return [
         Metric(
-            "admin_overview_1000_ms", "Admin overview, 1,000 people: first page", small.page_ms, " ms",
+            "admin_overview_1000_ms",
+            "Admin overview, 1,000 people: first page",
+            small.page_ms,
+            " ms",
             "median latency, wrk -c1",
         ),
         Metric(
-            "admin_overview_50000_ms", "Admin overview, 50,000 people: first page", large.page_ms, " ms",
+            "admin_overview_50000_ms",
+            "Admin overview, 50,000 people: first page",
+            large.page_ms,
+            " ms",
             f"{large.page_ms / small.page_ms:.2f}x the page at 1,000 people (budget {PAGE_RATIO_BUDGET:g}x)",
             round(PAGE_RATIO_BUDGET * small.page_ms, 1),
         ),
@@ -204,15 +210,26 @@ def metrics(result: AdminOverview) -> list[Metric]:
             "admin_overview_1000_queries", "Admin overview, 1,000 people: SQL queries", small.queries, "", "in-process"
         ),
         Metric(
-            "admin_overview_50000_queries", "Admin overview, 50,000 people: SQL queries", large.queries, "",
-            "the same as at 1,000 people", small.queries, exact=True,
+            "admin_overview_50000_queries",
+            "Admin overview, 50,000 people: SQL queries",
+            large.queries,
+            "",
+            "the same as at 1,000 people",
+            small.queries,
+            exact=True,
         ),
         Metric(
-            "admin_csv_1000_peak_mb", "Admin CSV, 1,000 people: Python memory peak", small.csv_peak_mb, " MB",
+            "admin_csv_1000_peak_mb",
+            "Admin CSV, 1,000 people: Python memory peak",
+            small.csv_peak_mb,
+            " MB",
             f"tracemalloc, {small.csv_rows} rows, {small.csv_bytes / 1024:.0f} KB streamed",
         ),
         Metric(
-            "admin_csv_50000_peak_mb", "Admin CSV, 50,000 people: Python memory peak", large.csv_peak_mb, " MB",
+            "admin_csv_50000_peak_mb",
+            "Admin CSV, 50,000 people: Python memory peak",
+            large.csv_peak_mb,
+            " MB",
             f"tracemalloc, {large.csv_rows} rows, {large.csv_bytes / 1024 / 1024:.1f} MB streamed, "
             f"all rows the counts announce",
             round(small.csv_peak_mb + CSV_GROWTH_BUDGET_MB, 1),

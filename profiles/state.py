@@ -114,8 +114,8 @@ UNREADABLE_NOTE = "!"
 # Python's str.strip() and str.lower() as the database has them. SQLite's own lower() knows ASCII only,
 # so there the comparison calls back into Python (only where the raw texts differ: see `_same_text`).
 # PostgreSQL's lower() follows the database's locale: it agrees with Python on ASCII and the usual
-# accented letters; it differs on a few special cases (Turkish dotted I, final sigma), which stay on
-# the Python side as `credential_state` says.
+# accented letters; it differs on a few special cases (Turkish dotted I, final sigma), and BTRIM strips
+# ASCII white space only (Python's strip() also Unicode spaces). There `credential_state` is the word.
 def _py_email(value: str | None) -> str | None:
     return None if value is None else value.strip().lower()
 
@@ -172,9 +172,7 @@ def note_token_keys(*, batch: int = 1000) -> int:
     # NOT IN would read the whole table on every overview page.
     stale = (
         AlmCredential.objects.filter(
-            Q(token_key__lt=unreadable)
-            | Q(token_key__gt=unreadable, token_key__lt=current)
-            | Q(token_key__gt=current)
+            Q(token_key__lt=unreadable) | Q(token_key__gt=unreadable, token_key__lt=current) | Q(token_key__gt=current)
         )
         .only("pk", "token", "token_key")
         .order_by()  # in id order, SQLite would rather read the whole table than the index
@@ -209,8 +207,7 @@ def state_expression(*, now: datetime, credential: str = "", user: str = "user__
     # stripped it is not empty. Otherwise the normalized comparison `owns` makes.
     # Coalesce: the first character of '' is NULL, and a NULL here would make "not owns" NULL too.
     first = Coalesce(Ord(email), 0)
-    owns_email = Q(Exact(email, F(f"{user}email")), GreaterThanOrEqual(first, 33), LessThanOrEqual(first, 126)
-    )
+    owns_email = Q(Exact(email, F(f"{user}email")), GreaterThanOrEqual(first, 33), LessThanOrEqual(first, 126))
     owns_email |= ~Q(Exact(_Normalized(email, kind="email"), Value(""))) & Q(
         Exact(_Normalized(email, kind="email"), _Normalized(F(f"{user}email"), kind="email"))
     )
