@@ -445,7 +445,8 @@ def _read_items(
                     raise item_not_found(item_id)
                 value.append(None)  # errorPolicy=Omit: null in place of the missing item (facts 5.1)
                 continue
-            value.append(_render(call, record, revision=revision, expand=expand, only=fields, single=False))
+            # A revision is found only on a record.
+            value.append(_render(call, record, revision=revision, expand=expand, only=fields, single=False))  # type: ignore[arg-type]
     return _ok({"count": len(value), "value": value})
 
 
@@ -694,7 +695,7 @@ def wiql(call: Call) -> Reply:
     # No ORDER BY: by id. With one: stable sorts from the last key to the first.
     rows.sort(key=lambda r: r.record.id)
     for key in reversed(query.order):
-        rows.sort(key=lambda r, k=key: _sort_value(r.value(k.field)), reverse=key.descending)
+        rows.sort(key=lambda r, k=key: _sort_value(r.value(k.field)), reverse=key.descending)  # type: ignore[misc]
     if top is not None:
         rows = rows[:top]
 

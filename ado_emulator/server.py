@@ -13,7 +13,7 @@ from dataclasses import fields, replace
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ado_emulator import control
@@ -173,7 +173,7 @@ class Emulator:
         server = _Server((host, port), _Handler)
         server.emulator = self
         self._server = server
-        self._last_address = server.server_address[:2]
+        self._last_address = cast(tuple[str, int], server.server_address[:2])  # an AF_INET server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
@@ -202,7 +202,7 @@ class Emulator:
     @property
     def base_url(self) -> str:
         if self._server is not None:
-            host, port = self._server.server_address[:2]
+            host, port = cast(tuple[str, int], self._server.server_address[:2])
             return f"http://{host}:{port}"
         if self._stopping.is_set() and self._last_address:
             # A request woken by stop() (out of a hang fault) still finishes its answer.
@@ -284,6 +284,9 @@ class Emulator:
 
     def expire_pat(self, token: str) -> PatRecord:
         return self.state.expire_pat(token)
+
+    def reassign_pat(self, token: str, identity: Identity | str) -> PatRecord:
+        return self.state.reassign_pat(token, identity)
 
     def pat_info(self, token: str) -> PatRecord:
         return self.state.pat_info(token)

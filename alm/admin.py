@@ -55,7 +55,10 @@ class AlmConnectionAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: AlmConnection | None = None) -> Any:
         connection = ("Connection", {"fields": ("name", "kind", "url", "default_project")})
         if obj is None:
-            account = ("Service account", {"fields": ("token", "allow_service_account_fallback")})
+            account: tuple[str, dict[str, tuple[str, ...]]] = (
+                "Service account",
+                {"fields": ("token", "allow_service_account_fallback")},
+            )
             return (connection, account, ("Default", {"fields": ("is_default",)}))
         account = ("Service account", {"fields": ("token_status", "token", "allow_service_account_fallback")})
         return (
@@ -110,7 +113,7 @@ class AlmConnectionAdmin(admin.ModelAdmin):
     def test_connection_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         connection = self.get_object(request, unquote(object_id))
         if connection is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
         if not self.has_change_permission(request, connection):
             raise PermissionDenied
         self._test_and_report(request, connection)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import threading
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
@@ -34,10 +33,6 @@ class DerivedKeys:
         return "DerivedKeys(<redacted>)"
 
 
-_derivations = 0
-_lock = threading.Lock()
-
-
 def parse_key(value: str) -> bytes:
     """Decode a configured key, naming what is wrong with it (never echoing it)."""
     text = (value or "").strip()
@@ -57,20 +52,12 @@ def parse_key(value: str) -> bytes:
 
 @functools.lru_cache(maxsize=4)
 def derive_keys(value: str, salt: str) -> DerivedKeys:
-    """Derive the cipher and signing keys; cached, so this runs once per process per key."""
-    global _derivations
+    """Derive the cipher and signing keys; cached, so this runs once per process per key (`cache_info().misses`)."""
     raw = parse_key(value)
-    with _lock:
-        _derivations += 1
     okm = HKDF(algorithm=hashes.SHA256(), length=2 * KEY_BYTES, salt=salt.encode(), info=b"almlink-token-field").derive(
         raw
     )
     return DerivedKeys(cipher_key=okm[:KEY_BYTES], signing_key=okm[KEY_BYTES:])
-
-
-def derivation_count() -> int:
-    """How many times keys were derived in this process (the benchmark reports it)."""
-    return _derivations
 
 
 def generate_key() -> str:

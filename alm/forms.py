@@ -8,7 +8,7 @@ validation alone).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from django import forms
@@ -23,6 +23,9 @@ from alm.models import AlmConnection
 from alm.scopes import permission_list
 from alm.services import check_token, report_details
 from alm.token_state import same_address
+
+if TYPE_CHECKING:
+    from django.http import QueryDict
 
 Checker = Callable[..., TokenReport]
 TEST_BUTTON = "_test_connection"
@@ -88,7 +91,7 @@ class AlmConnectionForm(forms.ModelForm):
             return url  # the model's validation words it
         if "@" in parts.netloc:
             # The field is shown again without the user info, which may be a token pasted by mistake.
-            self.data = self.data.copy()
+            self.data = cast("QueryDict", self.data).copy()  # the admin binds a QueryDict
             self.data[self.add_prefix("url")] = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
             raise ValidationError(self.error_messages["user_info"], code="user_info")
         return url
@@ -108,7 +111,7 @@ class AlmConnectionForm(forms.ModelForm):
 
     @sensitive_variables("token")
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = cast(dict[str, Any], super().clean())  # a ModelForm's clean() returns cleaned_data
         url, kind = cleaned.get("url"), cleaned.get("kind")
         if self.errors or not url or not kind:
             return cleaned

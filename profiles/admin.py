@@ -147,6 +147,11 @@ CSV_HEADER = (
 CSV_ROWS_PER_CHUNK = 500
 
 
+def _timestamp(value) -> str:
+    """ISO 8601 to the second with the zone offset, in the site's time zone: 2026-11-28T19:01:00+00:00."""
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
+
+
 class _Echo:
     """A file for csv.writer that hands each line back instead of keeping it."""
 
@@ -175,8 +180,8 @@ def _csv_chunks(rows: Iterable[OverviewRow]) -> Iterator[str]:
                         row.connection,
                         row.state,
                         row.ado_identity,
-                        row.expires_on or "",
-                        row.last_verified_at or "",
+                        _timestamp(row.expires_on),
+                        _timestamp(row.last_verified_at),
                     )
                 ]
             )

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -27,6 +28,8 @@ from alm.token_state import State, expiry_notice
 from profiles.models import AlmCredential, JobLock, TokenNotice
 from profiles.services import CheckOutcome, record_outcome, token_problems
 from profiles.state import credential_state
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +91,9 @@ def _send(*, to: list[str], subject: str, template: str, context: dict[str, obje
     return True
 
 
-def _notify_once(*, connection, subject: str, event: str, token_saved_at: datetime, send: Callable[[], bool]) -> bool:
+def _notify_once(
+    *, connection: AlmConnection, subject: str, event: str, token_saved_at: datetime, send: Callable[[], bool]
+) -> bool:
     """Record the notice first (unique per token and event), then send; a duplicate is skipped."""
     try:
         with transaction.atomic():
@@ -105,7 +110,7 @@ def _notify_once(*, connection, subject: str, event: str, token_saved_at: dateti
     return notice is not None
 
 
-def _check_with_backoff(check: Callable[[], object], *, sleep: Callable[[float], None]) -> object:
+def _check_with_backoff(check: Callable[[], T], *, sleep: Callable[[float], None]) -> T:
     try:
         return check()
     except ado.Throttled as error:
@@ -113,7 +118,7 @@ def _check_with_backoff(check: Callable[[], object], *, sleep: Callable[[float],
         return check()
 
 
-def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]):
+def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]) -> CheckOutcome | None:
     """Ask Azure DevOps about one user's token. Network only, so it can run in a worker thread.
 
     A token verified for another address (the connection moved) is not sent anywhere: its owner
@@ -138,7 +143,7 @@ def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]):
     )
 
 
-def _record_user(credential: AlmCredential, outcome) -> str:
+def _record_user(credential: AlmCredential, outcome: CheckOutcome | None) -> str:
     """Store what the check learned; returns working | rejected | unreachable | unreadable."""
     if outcome is None:
         return "unreadable"
@@ -150,9 +155,10 @@ def _record_user(credential: AlmCredential, outcome) -> str:
 
 def _user_notices(credential: AlmCredential, now: datetime) -> int:
     user = credential.user
-    context = {"user": user, "connection": credential.connection, "credential": credential}
+    context: dict[str, object] = {"user": user, "connection": credential.connection, "credential": credential}
     subject_key = f"user:{user.pk}"
     state = credential_state(credential, now=now)
+    event: str | None
     if state.blocks and state.state is not State.UNREADABLE:
         event, subject = TokenNotice.Event.REJECTED, "Your Azure DevOps token for almlink no longer works"
     else:
@@ -175,10 +181,11 @@ def _user_notices(credential: AlmCredential, now: datetime) -> int:
     return int(sent)
 
 
-def _service_notices(connection, now: datetime) -> int:
+def _service_notices(connection: AlmConnection, now: datetime) -> int:
     staff = list(
         get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="").values_list("email", flat=True)
     )
+    event: str | None
     if connection.last_test_ok is False:
         event = TokenNotice.Event.REJECTED
         subject = f"almlink: the service account token of {connection.name} no longer works"
@@ -230,7 +237,7 @@ def check_all_tokens(
         if connection.service_token and not is_unreadable(connection.service_token):
             # check_connection records the outcome itself, and leaves it alone when Azure DevOps is unreachable.
             with suppress(ado.AlmlinkError):
-                _check_with_backoff(lambda c=connection: check_connection(connection=c), sleep=sleep)
+                _check_with_backoff(lambda c=connection: check_connection(connection=c), sleep=sleep)  # type: ignore[misc]
             connection.refresh_from_db()
         summary.checked += 1
         tick()

@@ -14,12 +14,12 @@ from django.views.decorators.debug import sensitive_variables
 
 from alm import exceptions as ado
 from alm.models import AlmConnection
-from alm.scopes import REQUIRED_PERMISSIONS
+from alm.scopes import REQUIRED_PERMISSIONS, how_to_grant
 from alm.services import check_token
 from profiles.models import AlmCredential
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from alm.check import TokenReport
 
@@ -39,7 +39,7 @@ class CredentialError(Exception):
 
 class RateLimited(CredentialError):
     def __init__(self, retry_in: int) -> None:
-        super().__init__(f"Too many tests in a short time. Try again in {retry_in} seconds.", code="rate_limited")
+        super().__init__(f"Too many attempts in a short time. Try again in {retry_in} seconds.", code="rate_limited")
         self.retry_in = retry_in
 
 
@@ -65,7 +65,7 @@ class CheckOutcome:
         return self.error is not None and self.error.is_transient
 
 
-def check_rate_limit(*, user: AbstractBaseUser) -> None:
+def check_rate_limit(*, user: User) -> None:
     """Allow ALM_CREDENTIAL_RATE_LIMIT tests/saves per user per minute (cache-backed window)."""
     window = 60
     now = int(time.time())
@@ -80,11 +80,11 @@ def check_rate_limit(*, user: AbstractBaseUser) -> None:
         raise RateLimited(retry_in=window - now % window or 1)
 
 
-def saved_credential(*, user: AbstractBaseUser, connection: AlmConnection) -> AlmCredential | None:
+def saved_credential(*, user: User, connection: AlmConnection) -> AlmCredential | None:
     return AlmCredential.objects.filter(user=user, connection=connection).first()
 
 
-def _owner_problem(*, user: AbstractBaseUser, report: TokenReport) -> str | None:
+def _owner_problem(*, user: User, report: TokenReport) -> str | None:
     token_email = (report.identity.email or "").strip().lower()
     user_email = (getattr(user, "email", "") or "").strip().lower()
     if settings.ALM_ALLOW_FOREIGN_TOKENS or (token_email and token_email == user_email):
@@ -97,7 +97,7 @@ def _owner_problem(*, user: AbstractBaseUser, report: TokenReport) -> str | None
     )
 
 
-def token_problems(*, user: AbstractBaseUser, report: TokenReport) -> tuple[tuple[str, ...], bool]:
+def token_problems(*, user: User, report: TokenReport) -> tuple[tuple[str, ...], bool]:
     problems: list[str] = []
     owner = _owner_problem(user=user, report=report)
     if owner:
@@ -105,9 +105,7 @@ def token_problems(*, user: AbstractBaseUser, report: TokenReport) -> tuple[tupl
     for result in report.permissions:
         if result.granted is False:
             problems.append(
-                f"Missing permission: {result.permission.label}. In Azure DevOps open User settings → "
-                f"Personal access tokens, edit the token and tick {result.permission.ado_name} → "
-                f"{result.permission.access}."
+                f"Missing permission: {result.permission.label}. {how_to_grant(result.permission)}"
             )
     return tuple(problems), owner is not None
 
@@ -125,7 +123,7 @@ def _warnings(report: TokenReport) -> tuple[str, ...]:
 
 
 @sensitive_variables("token")
-def check_credential(*, user: AbstractBaseUser, connection: AlmConnection, token: str | None) -> CheckOutcome:
+def check_credential(*, user: User, connection: AlmConnection, token: str | None) -> CheckOutcome:
     """Test a pasted token, or the saved one when none is given; never raises for Azure DevOps failures."""
     check_rate_limit(user=user)
     saved = None
@@ -260,7 +258,7 @@ def _write_back(credential: AlmCredential, fields: Sequence[str]) -> None:
 
 @sensitive_variables("token")
 def save_credential(
-    *, user: AbstractBaseUser, connection: AlmConnection, token: str, allow_unverified: bool = False
+    *, user: User, connection: AlmConnection, token: str, allow_unverified: bool = False
 ) -> tuple[AlmCredential | None, CheckOutcome]:
     """Test the token, then store it encrypted if it passed (or, if asked, when Azure DevOps was unreachable).
 
@@ -275,7 +273,7 @@ def save_credential(
 # Every variable, in this frame and in all it calls: Django's save() holds the token in lists
 # named `values`, which an error report would otherwise show.
 @sensitive_variables()
-def _store(*, user: AbstractBaseUser, connection: AlmConnection, token: str, outcome: CheckOutcome) -> AlmCredential:
+def _store(*, user: User, connection: AlmConnection, token: str, outcome: CheckOutcome) -> AlmCredential:
     """Save the token with what its test learned; a replaced token's learned facts never carry over."""
     credential = AlmCredential(user=user, connection=connection, token=token, saved_at=timezone.now())
     if outcome.report is not None:
@@ -290,13 +288,13 @@ def _store(*, user: AbstractBaseUser, connection: AlmConnection, token: str, out
     return credential
 
 
-def remove_credential(*, user: AbstractBaseUser, connection: AlmConnection) -> bool:
+def remove_credential(*, user: User, connection: AlmConnection) -> bool:
     """Delete the user's saved token for the connection; True if there was one."""
     deleted, _ = AlmCredential.objects.filter(user=user, connection=connection).delete()
     return deleted > 0
 
 
-def permission_rows(report: TokenReport | None) -> list[dict[str, object]]:
+def permission_rows(report: TokenReport | None) -> list[dict[str, str | bool | None]]:
     """The five permissions for display, in the order Azure DevOps lists them."""
     by_key = {r.permission.key: r for r in report.permissions} if report else {}
     rows = []

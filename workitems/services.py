@@ -30,7 +30,7 @@ from profiles.state import credential_state, is_own_token
 from workitems.models import AuditRecord
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 T = TypeVar("T")
 
@@ -121,7 +121,7 @@ class ActorPreview:
         return self.actor.kind if self.actor else ""
 
 
-def _credential(*, user: AbstractBaseUser, connection: AlmConnection) -> AlmCredential | None:
+def _credential(*, user: User, connection: AlmConnection) -> AlmCredential | None:
     credential = AlmCredential.objects.filter(user=user, connection=connection).first()
     if credential is not None:
         credential.user, credential.connection = user, connection
@@ -138,7 +138,7 @@ def _verified(credential: AlmCredential) -> TokenState:
     return state
 
 
-def actor_for(*, user: AbstractBaseUser, connection: AlmConnection, for_change: bool) -> Actor:
+def actor_for(*, user: User, connection: AlmConnection, for_change: bool) -> Actor:
     """Pick the token that acts for `user`: theirs when it may act, else the service account's if allowed."""
     credential = _credential(user=user, connection=connection)
     if credential is not None and _verified(credential).may_act:
@@ -177,7 +177,7 @@ def actor_for(*, user: AbstractBaseUser, connection: AlmConnection, for_change: 
     )
 
 
-def preview_actor(*, user: AbstractBaseUser, connection: AlmConnection) -> ActorPreview:
+def preview_actor(*, user: User, connection: AlmConnection) -> ActorPreview:
     """Who a change would be recorded as, for the page to say beforehand."""
     try:
         return ActorPreview(actor_for(user=user, connection=connection, for_change=True))
@@ -224,7 +224,7 @@ def _wiql(*, project: str, type_: str | None, state: str | None) -> str:
     )
 
 
-def _read(*, user: AbstractBaseUser, connection: AlmConnection, call):
+def _read(*, user: User, connection: AlmConnection, call: Callable[[AdoClient], T]) -> tuple[Actor, T, str]:
     """Run a read with the user's token; if Azure DevOps rejects it, mark it and read as the service account."""
     actor = actor_for(user=user, connection=connection, for_change=False)
     try:
@@ -242,7 +242,7 @@ def _read(*, user: AbstractBaseUser, connection: AlmConnection, call):
 
 def list_work_items(
     *,
-    user: AbstractBaseUser,
+    user: User,
     connection: AlmConnection,
     type_: str | None = None,
     state: str | None = None,
@@ -263,7 +263,7 @@ def list_work_items(
     return WorkItemPage(tuple(items), total, max(page, 1), per_page, actor, notice)
 
 
-def get_work_item(*, user: AbstractBaseUser, connection: AlmConnection, work_item_id: int) -> tuple[WorkItem, str]:
+def get_work_item(*, user: User, connection: AlmConnection, work_item_id: int) -> tuple[WorkItem, str]:
     _actor, item, notice = _read(
         user=user,
         connection=connection,
@@ -279,7 +279,7 @@ def _reject(actor: Actor, error: ado.AdoError) -> None:
 
 def _audit(
     *,
-    user: AbstractBaseUser,
+    user: User,
     actor: Actor | None,
     connection: AlmConnection,
     work_item_id: int,
@@ -315,7 +315,7 @@ def _identity_text(identity: IdentityRef | None) -> str:
 
 def _change(
     *,
-    user: AbstractBaseUser,
+    user: User,
     connection: AlmConnection,
     work_item_id: int,
     action: str,
@@ -404,7 +404,7 @@ def _change(
 
 def update_work_item(
     *,
-    user: AbstractBaseUser,
+    user: User,
     connection: AlmConnection,
     work_item_id: int,
     rev: int,
@@ -427,7 +427,7 @@ def update_work_item(
 
 
 def delete_work_item(
-    *, user: AbstractBaseUser, connection: AlmConnection, work_item_id: int, expected_actor: str | None = None
+    *, user: User, connection: AlmConnection, work_item_id: int, expected_actor: str | None = None
 ) -> Actor:
     """Move the item to the Azure DevOps recycle bin."""
     actor, _ = _change(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 
 import pytest
 from django.db import connection as db_connection
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django.asserts import assertContains
 
 from profiles.models import AlmCredential
 from tests.helpers import demo_member
@@ -85,7 +86,12 @@ def test_missing_permission_is_named_and_not_saved(alice_client, alice, connecti
     token = ado.issue_pat(identity, scopes=FIVE.replace(" vso.tokens", ""))
     response = _post(alice_client, connection, token, "save")
     html = response.content.decode()
-    assert "Missing permission: Tokens (Read &amp; manage)" in html
+    assert "Not saved: the token needs attention" in html
+    assert html.count('aria-label="missing"') == 1
+    # Named once: in its row of the checklist, with what to tick.
+    assert html.count("Tokens (Read &amp; manage)") == 1
+    assert html.count("tick Tokens → Read &amp; manage, then test the token again.") == 1
+    assert "Missing permission:" not in html
     assert not AlmCredential.objects.filter(user=alice).exists()
 
 
@@ -151,8 +157,17 @@ def test_rate_limit_says_when_to_retry(alice_client, connection, settings):
     for _ in range(2):
         _post(alice_client, connection, "a" * 52, "test")
     html = _post(alice_client, connection, "a" * 52, "test").content.decode()
-    assert "Too many tests" in html
+    assert "Too many attempts in a short time" in html
     assert "Try again in" in html
+
+
+def test_rate_limit_on_save_says_not_saved_and_not_tests(alice_client, alice, connection, alice_pat, settings):
+    settings.ALM_CREDENTIAL_RATE_LIMIT = 1
+    _post(alice_client, connection, "a" * 52, "test")
+    html = _post(alice_client, connection, alice_pat, "save").content.decode()
+    assert "Not saved. Too many attempts in a short time. Try again in" in html
+    assert "Too many tests" not in html
+    assert not AlmCredential.objects.filter(user=alice).exists()
 
 
 @pytest.mark.parametrize(
@@ -185,3 +200,14 @@ def test_unreadable_credential_asks_to_re_enter(alice_client, alice, connection,
     credential.save()  # saving an unreadable row keeps its ciphertext
     settings.ALM_ENCRYPTION_KEY = "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM="
     assert AlmCredential.objects.get(user=alice).token == alice_credential.token
+
+
+def test_saved_credential_shows_its_dates_day_first_without_leading_zero(alice_client, alice_credential):
+    AlmCredential.objects.filter(pk=alice_credential.pk).update(
+        expires_on=datetime(2027, 3, 5, 8, 7, tzinfo=UTC), saved_at=datetime(2026, 11, 2, 9, 4, tzinfo=UTC)
+    )
+
+    response = alice_client.get(URL)
+
+    assertContains(response, "<dd>5 Mar 2027</dd>", html=True)
+    assertContains(response, "<dd>2 Nov 2026, 09:04</dd>", html=True)

@@ -9,13 +9,14 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.db.models import Model
 from django_cryptography.core.signing import BadSignature
 
 from alm.crypto import EncryptionKeyError, parse_key
 from alm.fields import EncryptedTokenField, fernet_for, is_unreadable
 
 
-def encrypted_fields() -> list[tuple[type, str]]:
+def encrypted_fields() -> list[tuple[type[Model], str]]:
     """Every (model, field name) that stores a token."""
     return [
         (model, field.name)
