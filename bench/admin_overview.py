@@ -13,11 +13,16 @@ import statistics
 import tracemalloc
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bench.load import sign_in, wrk
 from bench.report import Metric
 from bench.stack import BenchError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from django.http import StreamingHttpResponse
 
 SIZES = (1_000, 50_000)
 OVERVIEW = "/admin/profiles/almcredential/overview/"
@@ -168,7 +173,9 @@ def _measure(base: str, cookie: str, people: int) -> Size:
     try:
         response = client.get(OVERVIEW, {"format": "csv"})
         lines = size = 0
-        for chunk in response.streaming_content:
+        # A WSGI response: its content is a plain iterator (never the async one).
+        chunks = cast("Iterator[bytes]", cast("StreamingHttpResponse", response).streaming_content)
+        for chunk in chunks:
             lines += chunk.count(b"\n")
             size += len(chunk)
         _, peak = tracemalloc.get_traced_memory()

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
@@ -97,7 +98,7 @@ class AlmCredentialAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def overview_view(self, request: HttpRequest) -> HttpResponse:
+    def overview_view(self, request: HttpRequest) -> HttpResponseBase:
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         state = request.GET.get("state") if request.GET.get("state") in STATES else None

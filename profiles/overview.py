@@ -59,7 +59,7 @@ def connections_shown() -> list[AlmConnection]:
 def state_counts(*, connections: list[AlmConnection], now: datetime) -> dict[str, int]:
     """How many rows are in each state (every state listed, zeros included): two aggregate queries."""
     note_token_keys()
-    counts = dict.fromkeys(STATES, 0)
+    counts: dict[str, int] = dict.fromkeys(STATES, 0)
     # The connection's URL from the list in hand rather than a join to every row's connection.
     url = Case(*(When(connection=c.pk, then=Value(c.url)) for c in connections), output_field=CharOutput())
     saved = AlmCredential.objects.filter(user__is_active=True, connection__in=[c.pk for c in connections])

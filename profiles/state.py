@@ -135,7 +135,15 @@ class _Normalized(Func):
         super().__init__(expression)
         self.kind = kind
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> Any:
         # PostgreSQL. E'' so that \t and the like are the characters, not a backslash and a letter.
         template = (
             r"LOWER(BTRIM(%(expressions)s, E' \t\n\r\013\014'))"
@@ -144,7 +152,7 @@ class _Normalized(Func):
         )
         return super().as_sql(compiler, connection, template=template)
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
         name = f"almlink_py_{self.kind}"
         connection.ensure_connection()
         # SQLite's LOWER() leaves every non-ASCII letter as it is, and TRIM() strips spaces only: a text of

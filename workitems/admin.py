@@ -63,7 +63,7 @@ class AuditRecordAdmin(admin.ModelAdmin):
     list_select_related = ("user", "connection")
     show_full_result_count = False
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         # One person's records (?user__id__exact=) still filter, without a filter that lists everyone.
         return lookup == "user__id__exact" or super().lookup_allowed(lookup, value, request)
 
