@@ -14,7 +14,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 help:
 	@echo "make run          the app on SQLite with the demo Azure DevOps emulator (http://127.0.0.1:$(PORT))"
 	@echo "                  other ports: make run PORT=8001 EMULATOR_PORT=8102"
-	@echo "make test         install test requirements and Chromium, run the whole suite"
+	@echo "make test         install test requirements, Chromium and the Node SDK, run the whole suite"
 	@echo "make lint         ruff and mypy"
 	@echo "make bench        the benchmark (prints a table, writes bench/results.json)"
 	@echo "make screenshots  README screenshots from the browser tests"
@@ -39,6 +39,9 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
 /usr/bin/chromium:
 	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
+# The app reads .env only when asked to (development); production sets real environment variables.
+run emulator: export DJANGO_READ_DOT_ENV_FILE = true
+
 # run_dev.sh migrates, seeds the demo connection at http://127.0.0.1:$(EMULATOR_PORT)/fabrikam and starts both.
 run: $(VENV)/.run-deps .env
 	@PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) PY=$(PY) scripts/run_dev.sh
@@ -46,7 +49,12 @@ run: $(VENV)/.run-deps .env
 emulator: $(VENV)/.run-deps .env
 	$(PY) manage.py ado_emulator --port $(EMULATOR_PORT)
 
-test: $(VENV)/.dev-deps /usr/bin/chromium test-only
+# Microsoft's Node SDK, pinned in tests/node/package-lock.json, for the test that runs it against the emulator.
+tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/package-lock.json
+	@command -v npm >/dev/null || { echo "Installing nodejs and npm"; $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
+	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
+
+test: $(VENV)/.dev-deps /usr/bin/chromium tests/node/node_modules/.package-lock.json test-only
 
 test-only:
 	$(VENV)/bin/pytest
@@ -62,4 +70,4 @@ screenshots: $(VENV)/.dev-deps /usr/bin/chromium
 	SCREENSHOTS_DIR=docs/screenshots $(VENV)/bin/pytest tests/browser -q
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache tests/node/node_modules

@@ -1,9 +1,9 @@
 """An Azure DevOps emulator: a real threaded HTTP server on loopback that answers like ADO.
 
 No Django in here (only the `ado_emulator` management command imports Django), so it runs in a bare
-process and in tests without settings. Facts and sources: `shared/ado/api-facts.md` beside the
-repository; each quirk is
-commented where it is implemented, and answers the facts leave open are switches in `Behaviour`.
+process and in tests without settings. The behaviours it models and their public sources are listed in
+docs/azure-devops-behaviours.md; each quirk is commented where it is implemented (citing that page's
+section), and answers no source settles are switches in `Behaviour`.
 
     from ado_emulator import Emulator
 
@@ -11,6 +11,8 @@ commented where it is implemented, and answers the facts leave open are switches
         url = emu.org_url()                      # http://127.0.0.1:PORT/fabrikam
         alice = emu.add_identity(display_name="Ann", email="ann@fabrikam.example")
         token = emu.issue_pat(alice, scopes="vso.work_write")
+        emu.add_project("fabrikam", "Agile One", process="Agile")
+        emu.add_many_work_items("fabrikam", "Agile One", 25_000, type="Task", by=alice)
         emu.set_fault("latency", seconds=0.3, count=1)
         ...
         emu.requests                             # RequestRecord(method, path, query, status, ...)

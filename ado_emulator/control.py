@@ -13,6 +13,7 @@ For browser tests and scripts in other processes that cannot reach the Python ob
     POST   /_emulator/pats/reassign  {token, identity_id}   (the token acts as another identity from then on)
     GET    /_emulator/faults, POST /_emulator/faults {kind, path?, method?, count?, ...}, DELETE /_emulator/faults
     POST   /_emulator/behaviour                         {field: value, ...} (see model.Behaviour)
+    POST   /_emulator/workitems/{org}                   {project, count, type?, title? ("Item {n}"), email|identity_id}
     GET    /_emulator/workitems/{org}/{id}              the item as served
     GET    /_emulator/workitems/{org}/{id}/revisions    every revision
     GET    /_emulator/requests, DELETE /_emulator/requests
@@ -180,6 +181,18 @@ def _dispatch(emu: Emulator, method: str, segments: list[str], body: dict[str, A
         case ("POST", "behaviour"):
             emu.configure(**body)
             return asdict(emu.behaviour)
+        case ("POST", "workitems", org):
+            # Many alike items at once, created by the identity named by email or identity_id.
+            _required(body, "project", "count")
+            ids = emu.add_many_work_items(
+                org,
+                str(body["project"]),
+                int(body["count"]),
+                type=str(body.get("type", "Task")),
+                title=str(body.get("title", "Item {n}")),
+                by=_identity_from(emu, body),
+            )
+            return {"count": len(ids), "first_id": ids[0] if ids else None, "last_id": ids[-1] if ids else None}
         case ("GET", "workitems", org, item_id):
             return emu.work_item(org, int(item_id))
         case ("GET", "workitems", org, item_id, "revisions"):

@@ -1,7 +1,8 @@
 """ADO error bodies (WrappedException) and the replies the emulator builds from them.
 
-Shape (facts 3.1): {"$id":"1","innerException":null,"message":...,"typeName":...,"typeKey":...,
-"errorCode":0,"eventId":3000}; AccessCheckException also carries customProperties (facts 3.3).
+Shape (docs/azure-devops-behaviours.md §3.1):
+{"$id":"1","innerException":null,"message":...,"typeName":...,"typeKey":...,"errorCode":0,"eventId":3000};
+AccessCheckException also carries customProperties (docs/azure-devops-behaviours.md §3.3).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ JSON_TYPE = "application/json; charset=utf-8"
 # typeName namespaces by typeKey. Those marked (facts) are verbatim from real bodies; the others follow
 # the same pattern and are not confirmed.
 _TYPE_NAMES: dict[str, str] = {
-    "VssVersionNotSpecifiedException": (  # (facts 7)
+    "VssVersionNotSpecifiedException": (  # (docs/azure-devops-behaviours.md §7)
         "Microsoft.VisualStudio.Services.WebApi.VssVersionNotSpecifiedException, Microsoft.VisualStudio.Services.WebApi"
     ),
     "VssVersionOutOfRangeException": (
@@ -26,27 +27,43 @@ _TYPE_NAMES: dict[str, str] = {
         "Microsoft.VisualStudio.Services.WebApi.VssInvalidPreviewVersionException, "
         "Microsoft.VisualStudio.Services.WebApi"
     ),
-    "VssInvalidApiVersionException": (
-        "Microsoft.VisualStudio.Services.WebApi.VssInvalidApiVersionException, Microsoft.VisualStudio.Services.WebApi"
+    "VssInvalidApiResourceVersionException": (  # (docs/azure-devops-behaviours.md §7)
+        "Microsoft.VisualStudio.Services.WebApi.VssInvalidApiResourceVersionException, "
+        "Microsoft.VisualStudio.Services.WebApi"
     ),
+    "TestPatchOperationFailedException": (  # the JSON Patch classes of the WebApi assembly (§5.3)
+        "Microsoft.VisualStudio.Services.WebApi.Patch.TestPatchOperationFailedException, "
+        "Microsoft.VisualStudio.Services.WebApi"
+    ),
+    "PatchOperationFailedException": (
+        "Microsoft.VisualStudio.Services.WebApi.Patch.PatchOperationFailedException, "
+        "Microsoft.VisualStudio.Services.WebApi"
+    ),
+    "RequestBlockedException": (  # verbatim from public 429 bodies (docs/azure-devops-behaviours.md §6)
+        "Microsoft.TeamFoundation.Framework.Server.RequestBlockedException, Microsoft.TeamFoundation.Framework.Server"
+    ),
+    # .NET's own argument exceptions, thrown by the service's parameter checks (§3.1).
+    "ArgumentException": "System.ArgumentException, mscorlib",
+    "ArgumentNullException": "System.ArgumentNullException, mscorlib",
+    "ArgumentOutOfRangeException": "System.ArgumentOutOfRangeException, mscorlib",
     "VssRequestContentTypeNotSupportedException": (
         "Microsoft.VisualStudio.Services.WebApi.VssRequestContentTypeNotSupportedException, "
         "Microsoft.VisualStudio.Services.WebApi"
     ),
-    "VssServiceException": (  # (facts 3.1, the 503 TF24668 body)
+    "VssServiceException": (  # (docs/azure-devops-behaviours.md §3.1, the 503 TF24668 body)
         "Microsoft.VisualStudio.Services.Common.VssServiceException, Microsoft.VisualStudio.Services.Common"
     ),
     "VssPropertyValidationException": (
         "Microsoft.VisualStudio.Services.Common.VssPropertyValidationException, Microsoft.VisualStudio.Services.Common"
     ),
-    "AccessCheckException": (  # (facts 3.3)
+    "AccessCheckException": (  # (docs/azure-devops-behaviours.md §3.3)
         "Microsoft.VisualStudio.Services.Security.AccessCheckException, Microsoft.VisualStudio.Services.WebApi"
     ),
-    "UnauthorizedRequestException": (  # (facts 3.2)
+    "UnauthorizedRequestException": (  # (docs/azure-devops-behaviours.md §3.2)
         "Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException, "
         "Microsoft.TeamFoundation.Framework.Server"
     ),
-    "ProjectDoesNotExistWithNameException": (  # (facts 3.1)
+    "ProjectDoesNotExistWithNameException": (  # (docs/azure-devops-behaviours.md §3.1)
         "Microsoft.TeamFoundation.Core.WebApi.ProjectDoesNotExistWithNameException, "
         "Microsoft.TeamFoundation.Core.WebApi"
     ),
@@ -108,7 +125,7 @@ def json_reply(status: int, payload: Any, *, content_type: str = JSON_TYPE) -> R
 
 
 def service_error_header(message: str) -> tuple[str, str]:
-    # X-TFS-ServiceError: the URL-encoded message, also on 401s (facts 3.1, 3.3).
+    # X-TFS-ServiceError: the URL-encoded message, also on 401s (docs/azure-devops-behaviours.md §3.1, 3.3).
     return ("X-TFS-ServiceError", quote(message, safe=""))
 
 
@@ -141,7 +158,8 @@ class ApiError(Exception):
 
 
 def not_found_text(path: str) -> Reply:
-    """404 for a route this host does not serve: text/plain, as in the real recording (facts 3.1)."""
+    """404 for a route this host does not serve: text/plain, as in the real recording (docs/azure-devops-behaviours.md
+    §3.1)."""
     message = f"The controller for path '{path}' was not found or does not implement IController."
     return Reply(
         status=404,

@@ -24,13 +24,14 @@ KINDS = frozenset({"latency", "hang", "status", "throttle", "flag", "reset", "ma
 _DELAYS = frozenset({"latency", "hang"})
 _ANSWERS = frozenset({"status", "throttle", "reset", "malformed_json", "truncated", "sign_in"})
 
-# Real 503 of a stopped organization, verbatim apart from the org name (facts 3.1).
+# Real 503 of a stopped organization, verbatim apart from the org name (docs/azure-devops-behaviours.md §3.1).
 _TF24668 = (
     "TF24668: The following team project collection is stopped: {org}. Start the collection and then try again. "
     "Administrator Reason: This Azure DevOps organization has been deactivated due to inactivity. "
     "For more information please visit aka.ms/adofootprintreduction"
 )
-# Rate-limit resource name: facts 6 only say it is "for display to a human"; "ATCPU" is illustrative.
+# Rate-limit resource name: docs/azure-devops-behaviours.md §6 only say it is "for display to a human"; "ATCPU" is
+# illustrative.
 _RATE_RESOURCE = "ATCPU"
 
 
@@ -149,7 +150,8 @@ def _validate(kind: str, params: dict[str, Any]) -> None:
 
 
 def _rate_headers(params: Mapping[str, Any], *, blocked: bool) -> list[tuple[str, str]]:
-    # The X-RateLimit-* headers and Retry-After, as documented (facts 6). Delay only when delayed/blocked.
+    # The X-RateLimit-* headers and Retry-After, as documented (docs/azure-devops-behaviours.md §6). Delay only when
+    # delayed/blocked.
     reset = int(time.time()) + int(params.get("reset_in", 300))
     headers = [
         ("Retry-After", str(params["retry_after"])),
@@ -166,6 +168,13 @@ def _rate_headers(params: Mapping[str, Any], *, blocked: bool) -> list[tuple[str
 def _status_message(status: int, org: str) -> tuple[str, str]:
     if status == 503:
         return _TF24668.format(org=org), "VssServiceException"
+    if status == 409:
+        # A work item save that lost a race (docs/azure-devops-behaviours.md §5.3), as public clients quote it.
+        return (
+            "TF26071: This work item has been changed by someone else since you opened it. You will need to "
+            "refresh it and discard your changes.",
+            "WorkItemRevisionMismatchException",
+        )
     # Generic wording for other statuses: not from a real body.
     return f"The service returned an error ({status}). Try again later.", "VssServiceException"
 
@@ -178,11 +187,12 @@ def fault_reply(fault: Fault, *, org: str) -> Reply:
         reply = json_reply(params["status"], wrapped_exception(message, str(params.get("type_key", type_key))))
         reply.headers.append(service_error_header(message))
         if params["status"] == 503:
-            # The real 503 body starts with a UTF-8 BOM (facts 3.1).
+            # The real 503 body starts with a UTF-8 BOM (docs/azure-devops-behaviours.md §3.1).
             reply.body = "\ufeff".encode() + reply.body
         return reply
     if fault.kind == "throttle":
-        # TF400733 message from the docs (facts 6); the 429 body's exact JSON and typeKey are not confirmed.
+        # TF400733 message from the docs (docs/azure-devops-behaviours.md §6); the 429 body's exact JSON and typeKey are
+        # not confirmed.
         message = (
             "TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource "
             f"'{params.get('resource', _RATE_RESOURCE)}' in namespace 'User'."

@@ -14,8 +14,12 @@ from typing import Any, Literal
 
 Service = Literal["main", "vssps", "vsaex"]
 
-# Prefixes under which the emulator serves the per-service hosts of one org:
-# vssps.dev.azure.com/{org} -> {base}/_vssps/{org}, vsaex.dev.azure.com/{org} -> {base}/_vsaex/{org} (facts 1.2).
+# What an Azure DevOps Server collection serves on its one URL: no Member Entitlement Management (vsaex), which
+# the Server specs do not have (docs/azure-devops-behaviours.md §1.2).
+SERVER_SERVICES: frozenset[Service] = frozenset({"main", "vssps"})
+
+# Prefixes under which the emulator serves the per-service hosts of one org: vssps.dev.azure.com/{org} ->
+# {base}/_vssps/{org}, vsaex.dev.azure.com/{org} -> {base}/_vsaex/{org} (docs/azure-devops-behaviours.md §1.2).
 SERVICE_PREFIXES: dict[Service, str] = {"vssps": "_vssps", "vsaex": "_vsaex"}
 
 
@@ -28,7 +32,7 @@ class Location:
     resource_version: int
     min_version: str
     max_version: str
-    # "0.0" = never released: only -preview versions are accepted (facts 2.1).
+    # "0.0" = never released: only -preview versions are accepted (docs/azure-devops-behaviours.md §2.1).
     released_version: str
 
     def as_json(self) -> dict[str, Any]:
@@ -140,6 +144,18 @@ PERSONAL_ACCESS_TOKENS = Location(
     "7.2",
     "7.1",
 )
+# GetUserEntitlement's location: its id is the one Microsoft's Python SDK asks for (member_entitlement_management
+# client `get_user_entitlement`); the route and versions are those of its sibling (not confirmed).
+USER_ENTITLEMENT = Location(
+    "8480c6eb-ce60-47e9-88df-eca3c801638b",
+    "MemberEntitlementManagement",
+    "userEntitlements",
+    "_apis/{resource}/{userId}",
+    3,
+    "4.1",
+    "7.2",
+    "7.1",
+)
 USER_ENTITLEMENTS = Location(
     "387f832c-dbf2-4643-88e9-c1aa94dbb737",
     "MemberEntitlementManagement",
@@ -147,6 +163,17 @@ USER_ENTITLEMENTS = Location(
     "_apis/{resource}/{userId}",
     3,
     "4.1",
+    "7.2",
+    "7.1",
+)
+
+WORK_ITEM_TYPE_STATES = Location(
+    "7c9d7a76-4a09-43e8-b5df-bd792f4ac6aa",
+    "wit",
+    "workItemTypeStates",
+    "{project}/_apis/{area}/workitemtypes/{type}/states",
+    1,
+    "1.0",
     "7.2",
     "7.1",
 )
@@ -163,9 +190,10 @@ LOCATIONS_BY_SERVICE: dict[Service, tuple[Location, ...]] = {
         WORK_ITEMS_BATCH,
         RECYCLE_BIN,
         REVISIONS,
+        WORK_ITEM_TYPE_STATES,
     ),
     "vssps": (CONNECTION_DATA, RESOURCE_AREAS, PERSONAL_ACCESS_TOKENS),
-    "vsaex": (CONNECTION_DATA, RESOURCE_AREAS, USER_ENTITLEMENTS),
+    "vsaex": (CONNECTION_DATA, RESOURCE_AREAS, USER_ENTITLEMENTS, USER_ENTITLEMENT),
 }
 
 

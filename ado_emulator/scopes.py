@@ -1,9 +1,11 @@
-"""Which URLs a PAT's scopes let through: the server's scope filter, before any routing (facts 3.5, 4.2).
+"""Which URLs a PAT's scopes let through: the server's scope filter, before any routing (docs/azure-devops-behaviours.md
+§3.5, 4.2).
 
 Each scope lists patterns "{path-prefix}#{METHODS}" from the decompiled AuthorizationScopeDefinitions
-(Azure DevOps Server 2022, repo mjwrona/decompiled, facts 4.2): matched case-insensitively, segment by
-segment as a prefix, `*` standing for exactly one segment, methods joined by "+", "*" for every method.
-A scope also holds everything its `inheritsFrom` chain holds (facts 4.1).
+(Azure DevOps Server 2022, repo mjwrona/decompiled, docs/azure-devops-behaviours.md §4.2): matched
+case-insensitively, segment by segment as a prefix, `*` standing for exactly one segment, methods joined by "+", "*" for
+every method.
+A scope also holds everything its `inheritsFrom` chain holds (docs/azure-devops-behaviours.md §4.1).
 
 The hosted service puts the organization in the first path segment; in the patterns it is spelled
 "/DefaultCollection". Some patterns (vso.tokens, vso.memberentitlementmanagement) have no collection
@@ -118,7 +120,8 @@ _DEFINITIONS: dict[str, tuple[str | None, tuple[str, ...]]] = {
             "/DefaultCollection/*/_apis/wit/fields#GET+POST+PATCH+DELETE",
         ),
     ),
-    # vso.work_full adds only SOAP / client-object-model patterns (facts 4.2): same REST reach as work_write.
+    # vso.work_full adds only SOAP / client-object-model patterns (docs/azure-devops-behaviours.md §4.2): same REST
+    # reach as work_write.
     "vso.work_full": (
         "vso.work_write",
         (
@@ -194,10 +197,16 @@ _DEFINITIONS: dict[str, tuple[str | None, tuple[str, ...]]] = {
             "/_apis/ServicePrincipalEntitlements#GET+POST+PATCH+DELETE",
         ),
     ),
-    # Graph (read) is in the PAT UI table (facts 4.1) but its patterns are not quoted; it inherits vso.base.
+    # Graph (read) is in the PAT UI table (docs/azure-devops-behaviours.md §4.1) but its patterns are not quoted; it
+    # inherits vso.base.
     "vso.graph": ("vso.base", ("/_apis/graph#GET",)),
-    # "Full access" (facts 3.5).
+    # "Full access" (docs/azure-devops-behaviours.md §3.5).
     FULL_ACCESS: (None, ("/*#*",)),
+    # The PAT lifecycle API's Entra scopes (docs/azure-devops-behaviours.md §4.3: the 7.2 spec names vso.pats for GET
+    # and vso.pats_manage
+    # for POST/PUT/DELETE). Their patterns are not quoted anywhere; modelled on the API's one route.
+    "vso.pats": ("vso.base", ("/_apis/tokens/pats#GET",)),
+    "vso.pats_manage": ("vso.pats", ("/_apis/tokens/pats#GET+POST+PUT+DELETE",)),
 }
 
 
@@ -233,7 +242,7 @@ def known_scopes() -> frozenset[str]:
 
 
 def parse_scopes(scopes: str | Iterable[str]) -> tuple[str, ...]:
-    """A PAT's scope field is a space-separated list of scope ids (facts 4.1)."""
+    """A PAT's scope field is a space-separated list of scope ids (docs/azure-devops-behaviours.md §4.1)."""
     items = scopes.split() if isinstance(scopes, str) else list(scopes)
     return tuple(dict.fromkeys(item.strip().lower() for item in items if item.strip()))
 

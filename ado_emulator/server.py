@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from ado_emulator import control
 from ado_emulator import workitems as wi
 from ado_emulator.api import Api, Incoming
+from ado_emulator.entra import EntraAuthority
 from ado_emulator.errors import ApiError, Reply
 from ado_emulator.faults import FaultBook, fault_reply
 from ado_emulator.model import Behaviour, Identity, Org, OrgKind, PatRecord, Project, RequestRecord
@@ -82,6 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
         if segments and segments[0].lower() == CONTROL_PREFIX:
             self._write(control.handle(emulator, self.command, segments[1:], body))
             return
+        generation = emulator.generation
         incoming = Incoming(
             method=self.command,
             path=unquote(split.path),
@@ -101,7 +103,8 @@ class _Handler(BaseHTTPRequestHandler):
                 identity_id=identity_id,
                 started=started,
                 ended=time.monotonic(),
-            )
+            ),
+            generation=generation,
         )
         self._write(reply)
 
@@ -152,9 +155,14 @@ class Emulator:
         self._faults = FaultBook()
         self._log_lock = threading.Lock()
         self._requests: list[RequestRecord] = []
+        # Bumped by reset(): a request that began before it (e.g. still sleeping in a "hang" fault its client gave
+        # up on) is not logged into the next test's request log.
+        self.generation = 0
         self._api = Api(self)
         self._last_address: tuple[str, int] | None = None
         self._load()
+        # The Entra ID authority (HTTPS, its own port); it reads identities from the current state.
+        self.entra = EntraAuthority(lambda: self.state)
 
     def _load(self) -> None:
         state = State(clock=self._clock)
@@ -166,7 +174,7 @@ class Emulator:
 
     # --- lifecycle -----------------------------------------------------------------------------------------
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> Emulator:
+    def start(self, host: str = "127.0.0.1", port: int = 0, *, entra_port: int = 0) -> Emulator:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
         self._stopping.clear()
@@ -176,12 +184,14 @@ class Emulator:
         self._last_address = cast(tuple[str, int], server.server_address[:2])  # an AF_INET server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
+        self.entra.start(host, entra_port)
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is None:
             return
+        self.entra.stop()
         self._stopping.set()  # wakes requests sleeping in a latency/hang fault
         server.shutdown()
         server.server_close()
@@ -236,7 +246,10 @@ class Emulator:
         """Back to the initial (demo or empty) state; faults and the request log cleared."""
         self._faults.clear()
         self._load()
-        self.clear_requests()
+        self.entra.reset()
+        with self._log_lock:
+            self.generation += 1
+            self._requests.clear()
 
     # --- organizations, identities, tokens -----------------------------------------------------------------
 
@@ -265,19 +278,19 @@ class Emulator:
     def add_member(self, identity: Identity | str, org: str | Org) -> None:
         self.state.add_member(identity, org)
 
-    def issue_pat(
-        self,
-        identity: Identity | str,
-        *,
-        scopes: str | Iterable[str] = "vso.work_write",
-        valid_to: datetime | None = None,
-        valid_from: datetime | None = None,
-        orgs: Iterable[str] | None = ("fabrikam",),
-        display_name: str = "almlink",
-    ) -> str:
-        return self.state.issue_pat(
-            identity, scopes=scopes, valid_to=valid_to, valid_from=valid_from, orgs=orgs, display_name=display_name
-        )
+    def set_org_admin(self, identity: Identity | str, org: str | Org = "fabrikam", admin: bool = True) -> None:
+        """Make a member an organization administrator (Project Collection Administrators), or no longer one."""
+        self.state.set_org_admin(identity, org, admin)
+
+    def set_project_admin(
+        self, identity: Identity | str, project: str, org: str | Org = "fabrikam", admin: bool = True
+    ) -> None:
+        """Make a member an administrator of one project, or no longer one."""
+        self.state.set_project_admin(identity, org, project, admin)
+
+    def issue_pat(self, identity: Identity | str, **options: Any) -> str:
+        """A new PAT for `identity`; the options are State.issue_pat's (scopes, valid_to, valid_from, orgs, ...)."""
+        return self.state.issue_pat(identity, **options)
 
     def revoke_pat(self, token: str) -> PatRecord:
         return self.state.revoke_pat(token)
@@ -293,8 +306,9 @@ class Emulator:
 
     # --- projects and work items ---------------------------------------------------------------------------
 
-    def add_project(self, org: str | Org, name: str, *, description: str = "") -> Project:
-        return self.state.add_project(org, name, description=description)
+    def add_project(self, org: str | Org, name: str, *, description: str = "", process: str = "Scrum") -> Project:
+        """A project created from the Scrum (default) or the Agile process."""
+        return self.state.add_project(org, name, description=description, process=process)
 
     def _project(self, org: str | Org, project: str | Project) -> tuple[Any, Project]:
         data = self.state.org_data(org)
@@ -337,6 +351,23 @@ class Emulator:
     ) -> list[int]:
         """Several items: each a dict of add_work_item's keyword arguments (type, title, state, assigned_to, fields)."""
         return [self.add_work_item(org, project, by=by, **dict(item)) for item in items]
+
+    def add_many_work_items(
+        self,
+        org: str | Org,
+        project: str | Project,
+        count: int,
+        *,
+        type: str = "Task",
+        title: str = "Item {n}",
+        by: Identity,
+    ) -> list[int]:
+        """`count` items of one type in their first state, titled `title.format(n=...)`; fast (State.create_many)."""
+        data, found = self._project(org, project)
+        try:
+            return self.state.create_many(data, found, type, [title.format(n=n) for n in range(count)], by=by.id)
+        except ApiError as error:
+            raise ValueError(error.message) from None
 
     def _links(self, org: str | Org) -> wi.Links:
         return wi.Links(self.base_url, self.state.org_data(org).org)
@@ -409,9 +440,10 @@ class Emulator:
         with self._log_lock:
             self._requests.clear()
 
-    def record(self, entry: RequestRecord) -> None:
+    def record(self, entry: RequestRecord, *, generation: int | None = None) -> None:
         with self._log_lock:
-            self._requests.append(entry)
+            if generation is None or generation == self.generation:
+                self._requests.append(entry)
 
     # --- demo ----------------------------------------------------------------------------------------------
 
@@ -458,7 +490,8 @@ class Emulator:
             reply, identity_id = outcome.reply, outcome.identity_id
         reply.headers.extend(plan.headers)
         activity = str(uuid.uuid4())
-        # Every real answer carries these; ActivityId and X-VSS-E2EID hold the same GUID (facts 2.1, 3.2).
+        # Every real answer carries these; ActivityId and X-VSS-E2EID hold the same GUID
+        # (docs/azure-devops-behaviours.md §2.1, 3.2).
         reply.headers += [
             ("ActivityId", activity),
             ("X-VSS-E2EID", activity),

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
+from ado_emulator import demo_identities as people
 from ado_emulator import workitems as wi
 from ado_emulator.errors import ApiError
 from ado_emulator.locations import SERVICE_PREFIXES
@@ -24,7 +25,7 @@ from ado_emulator.model import Identity, Org, OrgKind, PatRecord, Project
 
 Clock = Callable[[], datetime]
 
-# Real PATs are 52 characters of lowercase base32, like the facts 4.3 example
+# Real PATs are 52 characters of lowercase base32, like the docs/azure-devops-behaviours.md §4.3 example
 # "dip55dwf4vpitomw63jzvomefmi2jluguprzwwqwuc6xq4fhocwq".
 _PAT_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 _PAT_LENGTH = 52
@@ -47,7 +48,8 @@ def _aware(value: datetime, name: str) -> datetime:
 
 
 def project_not_found(name: str) -> ApiError:
-    # Verbatim wording of the real 404 (facts 3.1); a GUID gets the sibling exception (not confirmed).
+    # Verbatim wording of the real 404 (docs/azure-devops-behaviours.md §3.1); a GUID gets the sibling exception (not
+    # confirmed).
     try:
         uuid.UUID(name)
         type_key = "ProjectDoesNotExistException"
@@ -74,6 +76,10 @@ def item_not_found(item_id: int | str) -> ApiError:
 class OrgData:
     org: Org
     members: set[str] = field(default_factory=set)
+    # Project Collection Administrators: organization administrators, administrators of every project too.
+    admins: set[str] = field(default_factory=set)
+    # Project id -> identities in that project's Project Administrators group.
+    project_admins: dict[str, set[str]] = field(default_factory=dict)
     projects: dict[str, Project] = field(default_factory=dict)
     work_items: dict[int, wi.WorkItemRecord] = field(default_factory=dict)
     next_id: int = 1
@@ -177,6 +183,34 @@ class State:
                 raise KeyError(f"no identity {identity_id}")
             self.org_data(org).members.add(identity_id)
 
+    def set_org_admin(self, identity: Identity | str, org: str | Org, admin: bool = True) -> None:
+        """Put a member into (or out of) the organization's administrators."""
+        identity_id = identity.id if isinstance(identity, Identity) else identity
+        with self.lock:
+            data = self.org_data(org)
+            if identity_id not in data.members:
+                raise KeyError(f"{identity_id} is not a member of {data.org.name}")
+            (data.admins.add if admin else data.admins.discard)(identity_id)
+
+    def set_project_admin(self, identity: Identity | str, org: str | Org, project: str, admin: bool = True) -> None:
+        """Put a member into (or out of) one project's administrators."""
+        identity_id = identity.id if isinstance(identity, Identity) else identity
+        with self.lock:
+            data = self.org_data(org)
+            found = self.find_project(data, project)
+            if found is None or identity_id not in data.members:
+                raise KeyError(f"no project {project!r} or no member {identity_id} in {data.org.name}")
+            group = data.project_admins.setdefault(found.id, set())
+            (group.add if admin else group.discard)(identity_id)
+
+    def is_org_admin(self, identity_id: str, data: OrgData) -> bool:
+        with self.lock:
+            return identity_id in data.admins
+
+    def is_project_admin(self, identity_id: str, data: OrgData, project: Project) -> bool:
+        with self.lock:
+            return identity_id in data.admins or identity_id in data.project_admins.get(project.id, set())
+
     def identity(self, identity_id: str) -> Identity | None:
         with self.lock:
             return self.identities.get(identity_id)
@@ -267,14 +301,22 @@ class State:
     def pats_of(self, identity_id: str) -> list[PatRecord]:
         with self.lock:
             found = [p for p in self._pats.values() if p.identity_id == identity_id]
-        return sorted(found, key=lambda p: (p.valid_from, p.authorization_id))
+        return sorted(found, key=lambda p: p.valid_from)  # stable: tokens of one instant stay in issue order
 
     # --- projects ------------------------------------------------------------------------------------------
 
     def add_project(
-        self, org: str | Org, name: str, *, description: str = "", project_id: str | None = None
+        self,
+        org: str | Org,
+        name: str,
+        *,
+        description: str = "",
+        project_id: str | None = None,
+        process: str = "Scrum",
     ) -> Project:
-        project = Project(id=project_id or str(uuid.uuid4()), name=name, description=description)
+        if process not in wi.PROCESSES:
+            raise ValueError(f"process must be one of {sorted(wi.PROCESSES)}, not {process!r}")
+        project = Project(id=project_id or str(uuid.uuid4()), name=name, description=description, process=process)
         with self.lock:
             data = self.org_data(org)
             if self.find_project(data, name):
@@ -317,31 +359,28 @@ class State:
         bypass_rules: bool = False,
         when: datetime | None = None,
     ) -> wi.WorkItemRecord:
-        """POST .../workitems/${type}: a new item from a JSON Patch document (facts 5.1)."""
-        work_item_type = wi.find_type(type_name)
+        """POST .../workitems/${type}: a new item from a JSON Patch document (docs/azure-devops-behaviours.md §5.1)."""
+        work_item_type = wi.find_type(type_name, project.process)
         if work_item_type is None:
-            # VS402323 wording as public clients quote it; 404 per the WIT exception map.
-            raise ApiError(
-                404,
-                f"VS402323: Work item type {type_name} does not exist in project {project.id} or you do not have "
-                "permission to access it.",
-                "WorkItemTypeNotFoundException",
-            )
+            raise wi.type_not_found(type_name, project)
         with self.lock:
             now = when or self.now()
-            context = wi.PatchContext(
-                item_id=-1,  # unsaved items have the temporary id -1 in the service's messages
+            base = wi.Draft(fields=wi.new_item_fields(work_item_type, project, by=by, now=now), relations=[])
+            # Unsaved items have the temporary id -1 in the service's messages.
+            draft = self._patched(
+                data,
+                project,
+                work_item_type,
+                base,
+                operations,
+                item_id=-1,
                 rev=0,
-                project=project,
-                members=self.members(data.org),
+                previous_state=None,
                 bypass_rules=bypass_rules,
             )
-            base = wi.Draft(fields=wi.new_item_fields(work_item_type, project, by=by, now=now), relations=[])
-            draft = wi.apply_patch(base, operations, context)
-            wi.apply_rules(draft, work_item_type, context, previous_state=None)
             if validate_only:
-                # validateOnly consumes no id and stores nothing (facts 4.2); the answer's id is -1, rev 0
-                # (not confirmed).
+                # validateOnly consumes no id and stores nothing (docs/azure-devops-behaviours.md §4.2); the answer's id
+                # is -1, rev 0 (not confirmed).
                 revision = wi.next_revision([], draft, by=by, now=now, watermark=0, state_before=None)
                 return wi.WorkItemRecord(id=-1, project_id=project.id, revisions=[replace(revision, rev=0)])
             data.watermark += 1
@@ -352,6 +391,27 @@ class State:
             data.work_items[record.id] = record
             data.next_id += 1
             return record
+
+    def _patched(
+        self,
+        data: OrgData,
+        project: Project,
+        work_item_type: wi.WorkItemType,
+        base: wi.Draft,
+        operations: Any,
+        *,
+        item_id: int,
+        rev: int,
+        previous_state: str | None,
+        bypass_rules: bool,
+    ) -> wi.Draft:
+        """Create and update alike: the JSON Patch applied to `base`, then the type's rules."""
+        context = wi.PatchContext(
+            item_id=item_id, rev=rev, project=project, members=self.members(data.org), bypass_rules=bypass_rules
+        )
+        draft = wi.apply_patch(base, operations, context)
+        wi.apply_rules(draft, work_item_type, context, previous_state=previous_state)
+        return draft
 
     def update_item(
         self,
@@ -365,27 +425,30 @@ class State:
         relation_only_bumps_rev: bool = False,
         when: datetime | None = None,
     ) -> wi.WorkItemRecord:
-        """PATCH .../workitems/{id}: all operations or none (facts 5.3)."""
+        """PATCH .../workitems/{id}: all operations or none (docs/azure-devops-behaviours.md §5.3)."""
         with self.lock:
             record = self.live_item(data, item_id)
             project = data.projects[record.project_id]
-            work_item_type = wi.find_type(record.type_name)
+            work_item_type = wi.find_type(record.type_name, project.process)
             if work_item_type is None:  # items are only ever created with a known type
                 raise RuntimeError(f"work item {record.id} has an unknown type {record.type_name!r}")
             current = record.current
-            context = wi.PatchContext(
+            state_before = current.fields.get("System.State")
+            base = wi.Draft(fields=wi.carry_forward(current), relations=record.relations)
+            draft = self._patched(
+                data,
+                project,
+                work_item_type,
+                base,
+                operations,
                 item_id=record.id,
                 rev=current.rev,
-                project=project,
-                members=self.members(data.org),
+                previous_state=state_before,
                 bypass_rules=bypass_rules,
             )
-            base = wi.Draft(fields=wi.carry_forward(current), relations=record.relations)
-            draft = wi.apply_patch(base, operations, context)
-            state_before = current.fields.get("System.State")
-            wi.apply_rules(draft, work_item_type, context, previous_state=state_before)
             if validate_only:
-                # The spec example: "ValidationOnly won't patch this title or increase Rev" (facts 4.2).
+                # The spec example: "ValidationOnly won't patch this title or increase Rev"
+                # (docs/azure-devops-behaviours.md §4.2).
                 return record
             new_revision = draft.fields_changed or (draft.relations_changed and relation_only_bumps_rev)
             if draft.relations_changed:
@@ -404,8 +467,34 @@ class State:
                 )
             return record
 
+    def create_many(self, data: OrgData, project: Project, type_name: str, titles: list[str], *, by: str) -> list[int]:
+        """Many new items at once, alike but for their titles: the first goes through create_item and the others
+        copy its revision. For tests of large projects, where 25,000 JSON Patch runs would take many seconds."""
+        if not titles:
+            return []
+        with self.lock:
+            first = self.create_item(
+                data, project, type_name, [{"op": "add", "path": "/fields/System.Title", "value": titles[0]}], by=by
+            )
+            template = first.current
+            ids = [first.id]
+            for title in titles[1:]:
+                data.watermark += 1
+                fields = dict(template.fields)
+                fields["System.Title"] = title
+                record = wi.WorkItemRecord(
+                    id=data.next_id,
+                    project_id=project.id,
+                    revisions=[replace(template, fields=fields, watermark=data.watermark)],
+                )
+                data.work_items[record.id] = record
+                ids.append(record.id)
+                data.next_id += 1
+            return ids
+
     def delete_item(self, data: OrgData, item_id: int, *, by: str, destroy: bool) -> wi.WorkItemRecord:
-        """DELETE .../workitems/{id}: to the recycle bin, or gone for good with destroy=true (facts 5.1)."""
+        """DELETE .../workitems/{id}: to the recycle bin, or gone for good with destroy=true
+        (docs/azure-devops-behaviours.md §5.1)."""
         with self.lock:
             record = data.work_items.get(item_id)
             if record is None or (record.deleted is not None and not destroy):
@@ -437,30 +526,30 @@ class State:
     # --- demo data -----------------------------------------------------------------------------------------
 
     def load_demo(self, demo: Mapping[str, Any]) -> None:
+        """The demo organization, project and people (demo_identities.py) and the work items of demo.json."""
         now = self.now()
-        org_spec = demo["organization"]
-        org = self.add_org(org_spec["name"], kind=org_spec.get("kind", "services"), org_id=org_spec["id"])
-        project_spec = demo["project"]
+        org = self.add_org(people.ORGANIZATION, org_id=people.ORGANIZATION_ID)
         project = self.add_project(
-            org, project_spec["name"], description=project_spec.get("description", ""), project_id=project_spec["id"]
+            org, people.PROJECT, description=people.PROJECT_DESCRIPTION, project_id=people.PROJECT_ID
         )
         self.demo_org, self.demo_project = org.name, project.name
         by_email: dict[str, Identity] = {}
-        for spec in demo["identities"]:
-            identity = self.add_identity(org=org, display_name=spec["display_name"], email=spec["email"], id=spec["id"])
+        for person in people.PEOPLE:
+            identity = self.add_identity(org=org, display_name=person.display_name, email=person.email, id=person.id)
             by_email[identity.email] = identity
-            pat = spec["pat"]
             self.issue_pat(
                 identity,
-                token=pat["token"],
-                scopes=pat["scopes"],
-                display_name=pat["display_name"],
+                token=person.token,
+                scopes=person.scopes,
+                display_name=person.token_name,
                 valid_from=now,
-                valid_to=now + timedelta(days=int(pat["valid_days"])),
+                valid_to=now + timedelta(days=person.valid_days),
                 orgs=(org.name,),
             )
-            self.demo.append(DemoIdentity(identity=identity, token=pat["token"]))
-        creator = by_email[demo["created_by"]]
+            self.demo.append(DemoIdentity(identity=identity, token=person.token))
+            if person.organization_admin:
+                self.set_org_admin(identity, org)
+        creator = by_email[people.CREATOR.email]
         data = self.org_data(org)
         for spec in demo["work_items"]:
             self._load_demo_item(data, project, spec, creator=creator, by_email=by_email, now=now)
@@ -498,6 +587,6 @@ class State:
 
 
 def read_demo() -> dict[str, Any]:
-    """ado_emulator/demo.json: readable so the app's seed command can use the fixed demo PATs."""
+    """ado_emulator/demo.json: the demo's work items."""
     text = resources.files("ado_emulator").joinpath("demo.json").read_text(encoding="utf-8")
     return json.loads(text)

@@ -1,4 +1,4 @@
-"""api-version: where it is read from, and the checks the service applies (facts 7)."""
+"""api-version: where it is read from, and the checks the service applies (docs/azure-devops-behaviours.md §7)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def parse_number(text: str) -> tuple[int, int]:
 
 
 def requested_version(query_value: str | None, accept: str | None) -> str | None:
-    """The api-version from the query string or the Accept header (facts 7: clients use either).
+    """The api-version from the query string or the Accept header (clients use either,
+    docs/azure-devops-behaviours.md §7).
 
     The query string wins when both are present (not confirmed; no source sends both).
     """
@@ -49,7 +50,9 @@ def parse(text: str) -> ApiVersion:
     match = _VERSION.match(text)
     if not match:
         # The real wording for a malformed version is not confirmed.
-        raise ApiError(400, f"The following api-version is not valid: {text}", "VssInvalidApiVersionException")
+        raise ApiError(
+            400, f"The following api-version is not valid: {text}", "VssInvalidApiResourceVersionException"
+        )
     return ApiVersion(text=text, major=int(match[1]), minor=int(match[2]), preview=match[3] is not None)
 
 
@@ -66,7 +69,8 @@ def check(
     if text is None:
         if method in {"GET", "HEAD", "OPTIONS"} and allow_get_without:
             return None
-        # Verbatim body for a POST without api-version (facts 7); the method name is substituted.
+        # Verbatim body for a POST without api-version (docs/azure-devops-behaviours.md §7); the method name is
+        # substituted.
         raise ApiError(
             400,
             f'No api-version was supplied for the "{method}" request. The version must be supplied either as part '
@@ -76,7 +80,7 @@ def check(
         )
     version = parse(text)
     if version.number > parse_number(deployment_max):
-        # Message from facts 7 (on-prem 7.1 vs 7.0); the typeKey is not confirmed.
+        # Message from docs/azure-devops-behaviours.md §7 (on-prem 7.1 vs 7.0); the typeKey is not confirmed.
         raise ApiError(
             400,
             f"The requested REST API version of {version.major}.{version.minor} is out of range for this server. "

@@ -1,4 +1,4 @@
-"""A small WIQL: enough for flat work item queries (facts 5.1, 5.2).
+"""A small WIQL: enough for flat work item queries (docs/azure-devops-behaviours.md §5.1, 5.2).
 
     SELECT [f], ... FROM WorkItems
     [WHERE cond]      cond: comparisons joined by AND / OR, NOT, parentheses

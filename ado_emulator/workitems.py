@@ -1,6 +1,7 @@
 """Work items: the Scrum types, the fields, the rules, JSON Patch, and the JSON the service returns.
 
-Shapes follow the real recordings and official examples (facts 5.1-5.3, examples/wit/7.1/workItems/*).
+Shapes follow the real recordings and official examples (docs/azure-devops-behaviours.md §5.1-5.3,
+examples/wit/7.1/workItems/*).
 Storage classes are plain; the state module's lock guards every mutation.
 """
 
@@ -16,7 +17,7 @@ from ado_emulator.errors import ApiError
 from ado_emulator.locations import SERVICE_PREFIXES
 from ado_emulator.model import Identity, Org, Project
 
-# System.RevisedDate of the current revision (facts 5.2, `$expand=All`).
+# System.RevisedDate of the current revision (docs/azure-devops-behaviours.md §5.2, `$expand=All`).
 END_OF_TIME = "9999-01-01T00:00:00Z"
 
 FieldKind = Literal["string", "html", "tree", "int", "double", "datetime", "identity"]
@@ -24,7 +25,8 @@ FieldKind = Literal["string", "html", "tree", "int", "double", "datetime", "iden
 
 @dataclass(frozen=True)
 class IdentityValue:
-    """A field value that refers to an identity; rendered as an IdentityRef object (facts 5.2)."""
+    """A field value that refers to an identity; rendered as an IdentityRef object (docs/azure-devops-behaviours.md
+    §5.2)."""
 
     id: str
 
@@ -85,9 +87,10 @@ COMPUTED = frozenset(
         "System.Watermark",
     }
 )
-# Shown only with $expand=All/Fields or when asked for by name (facts 5.2).
+# Shown only with $expand=All/Fields or when asked for by name (docs/azure-devops-behaviours.md §5.2).
 EXPANDED_ONLY = COMPUTED
-# Read-only fields that bypassRules=true may still set (the spec's bypassRules example, facts 5.2).
+# Read-only fields that bypassRules=true may still set (the spec's bypassRules example, docs/azure-devops-behaviours.md
+# §5.2).
 BYPASS_WRITABLE = frozenset({"System.CreatedBy", "System.CreatedDate", "System.ChangedBy", "System.ChangedDate"})
 
 
@@ -155,11 +158,57 @@ TYPES: tuple[WorkItemType, ...] = (
         {"New": "New epic", "In Progress": "Implementation started", "Done": "Work finished", "Removed": "Removed"},
     ),
 )
-_TYPE_BY_NAME = {t.name.lower(): t for t in TYPES}
+
+# The Agile process: its types and states as the Agile process documentation lists them
+# (docs/azure-devops-behaviours.md §5.5); reasons are approximations.
+_AGILE_REASONS = {
+    "New": "New",
+    "Active": "Implementation started",
+    "Resolved": "Code complete and unit tests pass",
+    "Closed": "Acceptance tests pass",
+    "Removed": "Removed from the backlog",
+}
+_AGILE_FULL = ("New", "Active", "Resolved", "Closed", "Removed")
+AGILE_TYPES: tuple[WorkItemType, ...] = (
+    WorkItemType("User Story", _AGILE_FULL, _AGILE_REASONS),
+    WorkItemType("Bug", ("New", "Active", "Resolved", "Closed"), {**_AGILE_REASONS, "New": "New defect reported"}),
+    WorkItemType("Task", ("New", "Active", "Closed", "Removed"), {**_AGILE_REASONS, "Active": "Work started"}),
+    WorkItemType("Feature", _AGILE_FULL, _AGILE_REASONS),
+    WorkItemType("Epic", _AGILE_FULL, _AGILE_REASONS),
+    WorkItemType("Issue", ("Active", "Closed"), {"Active": "New", "Closed": "Issue resolved"}),
+)
+PROCESSES: dict[str, tuple[WorkItemType, ...]] = {"Scrum": TYPES, "Agile": AGILE_TYPES}
+_TYPES_BY_PROCESS = {process: {t.name.lower(): t for t in types} for process, types in PROCESSES.items()}
+
+# Color and category of each state, as GET workitemtypes/{type}/states lists them (the official example
+# examples/wit/7.1/workItemTypeStates/GET__workitem_type_states.json for the Agile ones; the Scrum ones by the
+# same categories, their colors not confirmed).
+STATE_LOOKS: dict[str, tuple[str, str]] = {
+    "New": ("b2b2b2", "Proposed"),
+    "Approved": ("b2b2b2", "Proposed"),
+    "To Do": ("b2b2b2", "Proposed"),
+    "Active": ("007acc", "InProgress"),
+    "Committed": ("007acc", "InProgress"),
+    "In Progress": ("007acc", "InProgress"),
+    "Resolved": ("ff9d00", "Resolved"),
+    "Closed": ("339933", "Completed"),
+    "Done": ("339933", "Completed"),
+    "Removed": ("ffffff", "Removed"),
+}
 
 
-def find_type(name: str) -> WorkItemType | None:
-    return _TYPE_BY_NAME.get(name.strip().lower())
+def type_not_found(name: str, project: Project) -> ApiError:
+    # VS402323 wording as public clients quote it; 404 per the WIT exception map.
+    return ApiError(
+        404,
+        f"VS402323: Work item type {name} does not exist in project {project.id} or you do not have "
+        "permission to access it.",
+        "WorkItemTypeNotFoundException",
+    )
+
+
+def find_type(name: str, process: str = "Scrum") -> WorkItemType | None:
+    return _TYPES_BY_PROCESS[process].get(name.strip().lower())
 
 
 @dataclass(frozen=True)
@@ -236,7 +285,7 @@ class Links:
         return f"{self.org_url}/_apis/Identities/{identity_id}"
 
     def identity_ref(self, identity: Identity) -> dict[str, Any]:
-        # IdentityRef keys in the order of the real create response (facts 5.2).
+        # IdentityRef keys in the order of the real create response (docs/azure-devops-behaviours.md §5.2).
         avatar = f"{self.org_url}/_apis/GraphProfile/MemberAvatars/{identity.subject_descriptor}"
         return {
             "displayName": identity.display_name,
@@ -282,7 +331,7 @@ def revision_fields(
     expanded: bool,
     only: Sequence[FieldDef] | None = None,
 ) -> dict[str, Any]:
-    """The `fields` object of one revision. Fields without a value are omitted (facts 5.2)."""
+    """One revision's `fields`; fields without a value are left out (docs/azure-devops-behaviours.md §5.2)."""
     raw: dict[str, Any] = dict(revision.fields)
     if expanded or only is not None:
         index = record.revisions.index(revision)
@@ -329,8 +378,13 @@ def item_links(links: Links, record: WorkItemRecord, project: Project) -> dict[s
 Expand = Literal["none", "relations", "fields", "links", "all"]
 
 
-def parse_expand(text: str | None) -> Expand:
-    value = (text or "none").strip().lower()
+# WorkItemExpand's numbers, as Microsoft's Node SDK sends them (docs/azure-devops-behaviours.md §8.2).
+_EXPAND_NUMBERS = {"0": "none", "1": "relations", "2": "fields", "3": "links", "4": "all"}
+
+
+def parse_expand(text: str | int | None) -> Expand:
+    value = str(text if text is not None else "none").strip().lower() or "none"
+    value = _EXPAND_NUMBERS.get(value, value)
     if value not in {"none", "relations", "fields", "links", "all"}:
         raise ApiError(
             400,
@@ -351,8 +405,9 @@ def item_json(
     only: Sequence[FieldDef] | None = None,
     single: bool = True,
 ) -> dict[str, Any]:
-    """A WorkItem as served: single answers carry `_links` and the project in `url` (facts 5.2),
-    list answers (workitems?ids=, workitemsbatch) only id/rev/fields/url (examples GET__wit_WorkItems_ids)."""
+    """A WorkItem as served: single answers carry `_links` and the project in `url`
+    (docs/azure-devops-behaviours.md §5.2), list answers (workitems?ids=, workitemsbatch) only id/rev/fields/url
+    (examples GET__wit_WorkItems_ids)."""
     revision = revision or record.current
     body: dict[str, Any] = {
         "id": record.id,
@@ -375,7 +430,8 @@ def item_json(
 
 
 def rule_error(field_name: str, codes: str) -> ApiError:
-    # TF401320 wording from facts 5.3; 400 per the WIT exception map (RuleValidationException -> 400).
+    # TF401320 wording from docs/azure-devops-behaviours.md §5.3; 400 per the WIT exception map (RuleValidationException
+    # -> 400).
     return ApiError(
         400, f"TF401320: Rule Error for field {field_name}. Error code: {codes}.", "RuleValidationException"
     )
@@ -424,7 +480,7 @@ def coerce(definition: FieldDef, value: Any, context: PatchContext) -> Any:
         if identity:
             return IdentityValue(identity.id)
         if context.bypass_rules:
-            # bypassRules stores the text as given (facts 5.2, spec example "Invalid Value").
+            # bypassRules stores the text as given (docs/azure-devops-behaviours.md §5.2, spec example "Invalid Value").
             return str(value)
         # The real wording for an unknown identity is not confirmed.
         raise ApiError(
@@ -463,7 +519,7 @@ def same_value(current: Any, wanted: Any, members: Iterable[Identity]) -> bool:
 
 
 def failed_test_op(path: str, actual: Any, expected: Any) -> ApiError:
-    # VS403351 and the message template (facts 5.3); 412 per the WIT exception map
+    # VS403351 and the message template (docs/azure-devops-behaviours.md §5.3); 412 per the WIT exception map
     # (TestPatchOperationFailedException -> PreconditionFailed). typeKey not confirmed by a real body.
     return ApiError(
         412,
@@ -570,7 +626,7 @@ def apply_rules(
         raise rule_error("Title", "InvalidTooLong")
     state = fields.get("System.State")
     if state not in work_item_type.states:
-        # Verbatim message from facts 5.3.
+        # Verbatim message from docs/azure-devops-behaviours.md §5.3.
         raise rule_error("State", "Required, HasValues, LimitedToValues, SetByRule, InvalidEmpty")
     if state != previous_state and "System.Reason" not in draft.explicit:
         fields["System.Reason"] = work_item_type.reasons.get(str(state), f"Moved to {state}")
@@ -625,7 +681,7 @@ def carry_forward(revision: Revision) -> dict[str, Any]:
 
 
 def new_item_fields(work_item_type: WorkItemType, project: Project, *, by: str, now: datetime) -> dict[str, Any]:
-    """Defaults of a new item, as in the real create response (facts 5.2)."""
+    """Defaults of a new item, as in the real create response (docs/azure-devops-behaviours.md §5.2)."""
     fields: dict[str, Any] = {
         "System.AreaPath": project.name,
         "System.TeamProject": project.name,

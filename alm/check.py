@@ -34,6 +34,8 @@ class PermissionResult:
     # None: could not be determined (the detail says why).
     granted: bool | None
     detail: str
+    # False where the permission does not exist at all (Member Entitlement Management on Azure DevOps Server).
+    applies: bool = True
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class TokenReport:
 
     @property
     def ok(self) -> bool:
-        return all(result.granted is True for result in self.permissions)
+        return all(result.granted is True or not result.applies for result in self.permissions)
 
     @property
     def missing(self) -> tuple[Permission, ...]:
@@ -57,7 +59,7 @@ class TokenReport:
 
     @property
     def undetermined(self) -> tuple[Permission, ...]:
-        return tuple(result.permission for result in self.permissions if result.granted is None)
+        return tuple(result.permission for result in self.permissions if result.granted is None and result.applies)
 
     @property
     def granted_keys(self) -> tuple[str, ...]:
@@ -97,6 +99,9 @@ def check_token(client: AdoClient, *, project: str | None) -> TokenReport:
 
 
 def _probe(client: AdoClient, permission: Permission, project: str | None) -> _ProbeOutcome:
+    if client.kind == "server" and permission is MEMBER_ENTITLEMENTS:
+        # Azure DevOps Server has no Member Entitlement Management API (docs/azure-devops-behaviours.md §1.2).
+        return _ProbeOutcome(None, "Not applicable: Azure DevOps Server has no such API.", applies=False)
     try:
         status, tokens = client.probe(permission, project=project)
     except NoProject:
@@ -116,11 +121,12 @@ class _ProbeOutcome:
     status: int | None
     detail: str
     tokens: tuple[SessionToken, ...] | None = None
+    applies: bool = True
 
 
 def _interpret_probe(permission: Permission, outcome: _ProbeOutcome) -> PermissionResult:
     if outcome.status is None:
-        return PermissionResult(permission, None, outcome.detail)
+        return PermissionResult(permission, None, outcome.detail, applies=outcome.applies)
     if outcome.status == 401:
         return PermissionResult(permission, False, f"Missing. {how_to_grant(permission)}")
     if permission is TOKEN_ADMIN and outcome.status == 403:

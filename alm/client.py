@@ -1,7 +1,8 @@
 """The Azure DevOps REST client: every call almlink makes to Azure DevOps goes through `AdoClient._request`.
 
 One `requests.Session` per client, Basic auth with an empty user name and the PAT as password,
-`X-TFS-FedAuthRedirect: Suppress` (so a bad token gives 401, not a 203 sign-in page; facts 3.7),
+`X-TFS-FedAuthRedirect: Suppress` (so a bad token gives 401, not a 203 sign-in page; docs/azure-devops-behaviours.md
+§3.7),
 an api-version and a timeout on every call, redirects never followed (the token must not travel
 to wherever a redirect points). Every outcome other than success becomes a specific
 `alm.exceptions.AdoError`. No Django imports: this module runs anywhere.
@@ -27,8 +28,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 
+from alm import transport
 from alm.exceptions import (
     AccessDenied,
     AdoError,
@@ -53,16 +54,21 @@ from alm.types import Identity, IdentityRef, Project, SessionToken, WorkItem
 logger = logging.getLogger(__name__)
 
 # Organizations with public projects answer a bad token as this anonymous user instead of
-# refusing it (facts 2.1: the Azure CLI rejects the same id).
+# refusing it (docs/azure-devops-behaviours.md §2.1: the Azure CLI rejects the same id).
 ANONYMOUS_USER_ID = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
-# The workitems list endpoint takes at most 200 ids (facts 5.1).
+# The workitems list endpoint takes at most 200 ids (docs/azure-devops-behaviours.md §5.1).
 BATCH_SIZE = 200
-# The app asks users to name their token so; the Tokens list is matched on it (facts 4.2).
+# The app asks users to name their token so; the Tokens list is matched on it (docs/azure-devops-behaviours.md §4.2).
 PAT_NAME = "almlink"
-# Azure DevOps Server 2022 stops at 7.0; 2022.1+ and Services take 7.1 (facts 7).
+# Azure DevOps Server 2022 stops at 7.0; 2022.1+ and Services take 7.1 (docs/azure-devops-behaviours.md §7).
 API_VERSIONS = {"services": "7.1", "server": "7.0"}
 RESOURCE_AREAS_TTL = 3600.0
 MAX_BODY_BYTES = 32 * 1024 * 1024
+BODY_CHUNK_BYTES = 8192
+# Server text shown or logged is cut to this length, after the token is scrubbed from it.
+MAX_SERVER_TEXT = 500
+# A run of at least this many characters of a token (in any form) is treated as the token.
+SECRET_PREFIX_CHARS = 8
 MAX_PARALLEL_BATCHES = 5  # a 1,000-item page (5 batches of 200) in one round trip
 MAX_PROJECT_PAGES = 50
 # Hosts that serve one cloud organization under several service names (vssps., vsaex., ...).
@@ -97,7 +103,7 @@ def forget_resource_areas() -> None:
 
 
 class _PatAuth(requests.auth.AuthBase):
-    """Basic auth with an empty user name (facts 1.1); the header is built once and never shown."""
+    """Basic auth with an empty user name (docs/azure-devops-behaviours.md §1.1); built once, never shown."""
 
     def __init__(self, header: str) -> None:
         self._header = header
@@ -124,6 +130,8 @@ class AdoClient:
         max_retry_wait: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        bearer: bool = False,
+        addresses: transport.AddressPolicy = transport.PUBLIC_ONLY,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -146,14 +154,19 @@ class AdoClient:
         self._api_version = API_VERSIONS[kind]
         encoded = base64.b64encode(f":{token}".encode("ascii")).decode("ascii")
         # Every form in which the token could travel; server text is scrubbed of all of them.
-        self._secrets = (token, encoded, base64.b64encode(token.encode("ascii")).decode("ascii"))
+        self._secrets = _secret_forms(token)
         self._session = requests.Session()
-        self._session.auth = _PatAuth(f"Basic {encoded}")
+        # An Entra ID access token travels as `Bearer` (docs/azure-devops-behaviours.md §9); a PAT as Basic with an
+        # empty user name.
+        self._session.auth = _PatAuth(f"Bearer {token}" if bearer else f"Basic {encoded}")
         self._session.headers.update(
             {"Accept": "application/json", "X-TFS-FedAuthRedirect": "Suppress", "User-Agent": "almlink"}
         )
-        # Probes and batches run in parallel threads: one pooled connection each.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=len(REQUIRED_PERMISSIONS) + 2)
+        # Probes and batches run in parallel threads: one pooled connection each. The adapter connects only
+        # to addresses the policy allows, and keeps each call within its deadline (alm/transport.py).
+        adapter = transport.GuardedAdapter(
+            policy=addresses, pool_connections=4, pool_maxsize=len(REQUIRED_PERMISSIONS) + 2
+        )
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._identity: Identity | None = None
@@ -177,7 +190,10 @@ class AdoClient:
     # --- Who am I ------------------------------------------------------------------------------
 
     def connection_data(self) -> Identity:
-        """The token's user (connectionData works with any scope, facts 2.1); refuses the anonymous user."""
+        """The token's user; refuses the anonymous user.
+
+        connectionData works with any scope (docs/azure-devops-behaviours.md §2.1).
+        """
         try:
             response = self._request("GET", f"{self.url}/_apis/connectionData", api_version=self._preview())
         except NotFound as error:
@@ -243,7 +259,8 @@ class AdoClient:
         projects: list[Project] = []
         continuation: str | None = None
         for _page in range(MAX_PROJECT_PAGES):
-            params: list[tuple[str, str]] = [("$top", "500"), ("stateFilter", "wellFormed")]
+            # No $top: Azure DevOps pages with x-ms-continuationtoken (docs/azure-devops-behaviours.md §2.3).
+            params: list[tuple[str, str]] = [("stateFilter", "wellFormed")]
             if continuation:
                 params.append(("continuationToken", continuation))
             response = self._request("GET", f"{self.url}/_apis/projects", params=params, permission=PROJECT_TEAM)
@@ -328,7 +345,9 @@ class AdoClient:
         return _work_item(response.data)
 
     def delete_work_item(self, work_item_id: int, *, project: str | None = None) -> IdentityRef | None:
-        """Move a work item to the Recycle Bin (no `destroy`: it stays restorable, facts 5.1); who deleted it.
+        """Move a work item to the Recycle Bin, and say who Azure DevOps recorded as deleting it.
+
+        No `destroy`: it stays restorable (docs/azure-devops-behaviours.md §5.1).
 
         Azure DevOps answers WorkItemDelete, whose `deletedBy` names the identity it recorded.
         """
@@ -340,6 +359,18 @@ class AdoClient:
         )
         data = response.data if isinstance(response.data, dict) else {}
         return _identity_ref(data.get("deletedBy"))
+
+    def get_work_item_type_states(self, *, project: str, type_name: str) -> tuple[str, ...]:
+        """The states of a work item type in a project's process (docs/azure-devops-behaviours.md §5.5)."""
+        response = self._request(
+            "GET",
+            f"{self.url}/{_segment(project)}/_apis/wit/workitemtypes/{_segment(type_name)}/states",
+            permission=WORK_ITEMS,
+            what=f"The work item type “{type_name}”",
+            retry=True,  # a read
+        )
+        states = _value_list(response.data, "states")
+        return tuple(str(state["name"]) for state in states if isinstance(state, dict) and state.get("name"))
 
     def _wit_base(self, project: str | None) -> str:
         return f"{self.url}/{_segment(project)}" if project else self.url
@@ -378,7 +409,8 @@ class AdoClient:
                 self._areas_failure = error
                 raise
             areas: dict[str, str] = {}
-            # Azure DevOps Server answers an empty list: everything lives at the collection URL (facts 1.2).
+            # Azure DevOps Server answers an empty list: everything lives at the collection URL
+            # (docs/azure-devops-behaviours.md §1.2).
             for entry in _value_list(response.data, "resource areas"):
                 if not isinstance(entry, dict):
                     continue
@@ -387,13 +419,19 @@ class AdoClient:
                     if is_trusted_location(self.url, location):
                         areas[name.lower()] = location.rstrip("/")
                     else:
-                        logger.warning("Ignoring service location for %s outside %s: %s", name, self.url, location)
+                        logger.warning(
+                            "Ignoring service location for %s outside %s: %s",
+                            self._scrub(name)[:100],
+                            self.url,
+                            self._scrub(location)[:300],
+                        )
             with _areas_lock:
                 _areas[self.url] = (self._clock() + RESOURCE_AREAS_TTL, areas)
             return areas
 
     def _preview(self) -> str:
-        # connectionData and ResourceAreas are preview-only resources (releasedVersion 0.0, facts 2.1).
+        # connectionData and ResourceAreas are preview-only resources (releasedVersion 0.0,
+        # docs/azure-devops-behaviours.md §2.1).
         return f"{self._api_version}-preview.1"
 
     # --- The one choke point -------------------------------------------------------------------
@@ -420,41 +458,57 @@ class AdoClient:
         may_retry = method in ("GET", "HEAD") if retry is None else retry
         query = [*params, ("api-version", api_version or self._api_version)]
         payload = json.dumps(body).encode("utf-8") if body is not None else None
-        response = self._send(method, url, query, payload, content_type)
+        started = self._clock()
+        response = self._send(method, url, query, payload, content_type, budget=self.timeout)
         if response.status == 429 and may_retry:
             wait = _retry_after(response.headers)
-            # The page waits too: only a wait no longer than one call may take (ALM_HTTP_TIMEOUT) is
-            # worth it, so that a throttled page still answers in about that time.
-            if wait is not None and wait <= min(self.max_retry_wait, self.timeout):
+            # The call, retry included, ends within ALM_HTTP_TIMEOUT: only a wait that leaves time for the
+            # second attempt is worth it, and that attempt gets only the time left.
+            left = self.timeout - (self._clock() - started)
+            if wait is not None and wait <= self.max_retry_wait and wait < left:
                 logger.info("Azure DevOps throttled %s %s; retrying once in %.1f s", method, _path_of(url), wait)
                 self._sleep(wait)
-                response = self._send(method, url, query, payload, content_type)
+                left = self.timeout - (self._clock() - started)
+                if left > 0:
+                    response = self._send(method, url, query, payload, content_type, budget=left)
         return self._interpret(response, method=method, permission=permission, what=what, accept=accept)
 
     def _send(
-        self, method: str, url: str, query: list[tuple[str, str]], payload: bytes | None, content_type: str
+        self,
+        method: str,
+        url: str,
+        query: list[tuple[str, str]],
+        payload: bytes | None,
+        content_type: str,
+        *,
+        budget: float,
     ) -> _RawResponse:
         where = _origin(url)
         started = self._clock()
-        # The read timeout bounds each silence; this deadline bounds a server that trickles bytes.
-        deadline = started + 2 * self.timeout
+        # The read timeout bounds each silence; the deadline bounds the whole call (connect, TLS handshake,
+        # headers, body), however slowly the server trickles bytes: every socket operation of this thread
+        # gets at most the time left (alm/transport.py), and the body is read in small chunks.
+        deadline = started + budget
         headers = {"Content-Type": f"{content_type}; charset=utf-8"} if payload is not None else {}
         try:
-            reply = self._session.request(
-                method,
-                url,
-                params=query,
-                data=payload,
-                headers=headers,
-                timeout=(self.timeout, self.timeout),
-                allow_redirects=False,
-                stream=True,
-            )
-            with reply:
-                content = self._read_body(reply, deadline=deadline, where=where)
+            with transport.deadline(time.monotonic() + budget):
+                reply = self._session.request(
+                    method,
+                    url,
+                    params=query,
+                    data=payload,
+                    headers=headers,
+                    timeout=(self.timeout, self.timeout),
+                    allow_redirects=False,
+                    stream=True,
+                )
+                with reply:
+                    content = self._read_body(reply, deadline=deadline, where=where)
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as error:
             raise RequestTimedOut(self.timeout, url=where) from error
         except requests.exceptions.SSLError as error:
+            if _caused_by(error, TimeoutError, urllib3.exceptions.ReadTimeoutError):
+                raise RequestTimedOut(self.timeout, url=where) from error
             raise Unreachable("tls", url=where) from error
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as error:
             raise UnexpectedAnswer("the answer was cut off or garbled in transit") from error
@@ -466,7 +520,9 @@ class AdoClient:
             raise Unreachable(_connection_failure(error), url=where) from error
         except requests.exceptions.RequestException as error:
             raise Unreachable("network", url=where) from error
-        activity_id = reply.headers.get("ActivityId") or reply.headers.get("X-VSS-E2EID")
+        # A GUID from Azure DevOps, shown for support tickets and logged: server text, so scrubbed and capped.
+        scrubbed = self._scrub(reply.headers.get("ActivityId") or reply.headers.get("X-VSS-E2EID") or "")[:64]
+        activity_id = scrubbed or None
         if activity_id:
             self.last_activity_id = activity_id
         logger.debug(
@@ -480,24 +536,27 @@ class AdoClient:
         if reply.status_code < 400 and (
             reply.headers.get("X-RateLimit-Resource") or reply.headers.get("X-RateLimit-Delay")
         ):
-            # Flag/tarpit states come on a 200 (facts 6): nothing to raise, but worth knowing.
+            # Flag/tarpit states come on a 200 (docs/azure-devops-behaviours.md §6): nothing to raise, but worth
+            # knowing.
             logger.warning(
                 "Azure DevOps rate limit warning for %s (resource %s, delay %s s)",
                 where,
-                reply.headers.get("X-RateLimit-Resource", "?"),
-                reply.headers.get("X-RateLimit-Delay", "0"),
+                self._scrub(reply.headers.get("X-RateLimit-Resource", "?"))[:100],
+                self._scrub(reply.headers.get("X-RateLimit-Delay", "0"))[:20],
             )
         return _RawResponse(reply.status_code, reply.headers, content, activity_id)
 
     def _read_body(self, reply: requests.Response, *, deadline: float, where: str) -> bytes:
         chunks: list[bytes] = []
         size = 0
-        for chunk in reply.iter_content(chunk_size=65536):
+        # Small chunks, the deadline checked after each: a chunk never waits for more than what arrived
+        # within the time left (the socket itself is bounded by the same deadline).
+        for chunk in reply.iter_content(chunk_size=BODY_CHUNK_BYTES):
+            if self._clock() > deadline:
+                raise RequestTimedOut(self.timeout, url=where)
             size += len(chunk)
             if size > MAX_BODY_BYTES:
                 raise UnexpectedAnswer(f"the answer is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB")
-            if self._clock() > deadline:
-                raise RequestTimedOut(self.timeout, url=where)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -506,14 +565,16 @@ class AdoClient:
     ) -> _Response:
         status, headers, activity = raw.status, raw.headers, raw.activity_id
         if status == 203:
-            # Without a usable credential Azure DevOps serves its sign-in page with 203 (facts 3.2).
+            # Without a usable credential Azure DevOps serves its sign-in page with 203
+            # (docs/azure-devops-behaviours.md §3.2).
             raise TokenRejected("sign_in_page", url=self.url, activity_id=activity)
         if 300 <= status < 400:
             target = headers.get("Location", "")
             if re.search(r"sign-?in|login|_signedin|oauth", target, re.IGNORECASE):
                 raise TokenRejected("sign_in_page", url=self.url, activity_id=activity)
             raise UnexpectedAnswer(
-                f"a redirect (HTTP {status}) to {_origin(target) or 'elsewhere'}; check the connection URL (https?)",
+                f"a redirect (HTTP {status}) to {self._scrub(_origin(target)) or 'elsewhere'}; "
+                "check the connection URL (https?)",
                 activity_id=activity,
             )
         message = self._error_message(raw) if status >= 400 else ""
@@ -529,7 +590,8 @@ class AdoClient:
             if permission is not None and self._token_authenticates():
                 raise PermissionMissing(permission, activity_id=activity)
             raise TokenRejected("unknown", url=self.url, activity_id=activity)
-        if "VS403351" in message or status == 412:
+        # 412 for a failed `test /rev`, 409 WorkItemRevisionMismatchException (TF26071): both a conflict.
+        if "VS403351" in message or status in {409, 412}:
             raise Conflict(_current_rev(message), activity_id=activity)
         if status == 403:
             raise AccessDenied(message or "access denied.", activity_id=activity)
@@ -561,9 +623,14 @@ class AdoClient:
             return json.loads(raw.content.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError) as error:
             raise UnexpectedAnswer("the answer is not valid JSON", activity_id=raw.activity_id) from error
+        except RecursionError as error:  # [[[[...]]]] nested deeper than the parser's stack
+            raise UnexpectedAnswer("the answer is nested too deeply", activity_id=raw.activity_id) from error
 
     def _error_message(self, raw: _RawResponse) -> str:
-        """The server's own words: WrappedException.message, a text/plain body, or X-TFS-ServiceError (facts 3.1)."""
+        """The server's own words: WrappedException.message, a text/plain body, or X-TFS-ServiceError.
+
+        See docs/azure-devops-behaviours.md §3.1.
+        """
         text = ""
         try:
             decoded = raw.content.decode("utf-8-sig").strip()
@@ -572,7 +639,7 @@ class AdoClient:
         if decoded.startswith("{"):
             try:
                 data = json.loads(decoded)
-            except ValueError:
+            except (ValueError, RecursionError):
                 data = None
             if isinstance(data, dict) and isinstance(data.get("message"), str):
                 text = data["message"]
@@ -580,12 +647,12 @@ class AdoClient:
             text = decoded
         if not text:
             text = unquote(raw.headers.get("X-TFS-ServiceError", ""))
-        return self._scrub(" ".join(text.split())[:500])
+        # Scrubbed before it is cut: cutting first could leave a token's head that no longer matches.
+        return self._scrub(" ".join(text.split()))[:MAX_SERVER_TEXT]
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "<redacted>")
-        return text
+        """`text` without the token: every form of it, and every run of 8+ of its first characters."""
+        return _scrub(text, self._secrets)
 
 
 # --- Helpers (pure) ---------------------------------------------------------------------------
@@ -617,7 +684,8 @@ class _RawResponse:
 
 
 def _session_tokens(data: Any) -> tuple[SessionToken, ...]:
-    # The envelope differs with the query parameters: "value", "sessionTokens" or a bare list (facts 4.2).
+    # The envelope differs with the query parameters: "value", "sessionTokens" or a bare list
+    # (docs/azure-devops-behaviours.md §4.2).
     items = data.get("value", data.get("sessionTokens")) if isinstance(data, dict) else data
     if not isinstance(items, list):
         return ()
@@ -655,7 +723,8 @@ def _work_item(item: Any) -> WorkItem:
 
 
 def _identity_ref(value: Any) -> IdentityRef | None:
-    # Identity fields are IdentityRef objects (facts 5.2); old payloads use "Name <email>" strings.
+    # Identity fields are IdentityRef objects (docs/azure-devops-behaviours.md §5.2); old payloads use "Name <email>"
+    # strings.
     if isinstance(value, dict):
         return IdentityRef(
             id=_text_or_none(value.get("id")),
@@ -684,7 +753,7 @@ def _parse_datetime(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
-    # Azure DevOps writes UTC; some payloads omit the zone (facts 4.2 example).
+    # Azure DevOps writes UTC; some payloads omit the zone (docs/azure-devops-behaviours.md §4.2 example).
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -706,12 +775,47 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def _current_rev(message: str) -> int | None:
-    # "VS403351: Test Operation for path /rev failed, value 68 was not equal to test value 67." (facts 5.3)
+    # "VS403351: Test Operation for path /rev failed, value 68 was not equal to test value 67."
+    # (docs/azure-devops-behaviours.md §5.3)
     match = re.search(r"value\s+(\d+)\s+(?:was\s+)?not\s+equal", message)
     return int(match.group(1)) if match else None
 
 
+def _secret_forms(token: str) -> tuple[str, ...]:
+    """Every form in which a token can travel or be echoed: as is, percent-encoded, and base64 of it and of
+    ":token" (the Basic header), standard and URL-safe (a form without padding is a prefix of these)."""
+    forms = {token, quote(token, safe="")}
+    for value in (token, f":{token}"):
+        raw = value.encode("ascii")
+        forms.add(base64.b64encode(raw).decode("ascii"))
+        forms.add(base64.urlsafe_b64encode(raw).decode("ascii"))
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    """Replace each form of the secret, and each run of 8+ characters that starts one, with <redacted>.
+
+    A server (or a proxy) may echo a token cut short; its first 8 characters are already too much.
+    Hand-written: str.replace only finds the whole token.
+    """
+    for secret in secrets:
+        head = secret[:SECRET_PREFIX_CHARS]
+        if len(head) < SECRET_PREFIX_CHARS:
+            text = text.replace(secret, "<redacted>")
+            continue
+        start = text.find(head)
+        while start != -1:
+            end = start + len(head)
+            while end < len(text) and end - start < len(secret) and text[end] == secret[end - start]:
+                end += 1
+            text = text[:start] + "<redacted>" + text[end:]
+            start = text.find(head, start + len("<redacted>"))
+    return text
+
+
 def _connection_failure(error: BaseException) -> str:
+    if _caused_by(error, transport.AddressNotAllowed):
+        return "address"
     if _caused_by(error, urllib3.exceptions.NameResolutionError) or _message_chain_has(
         error, "Name or service not known", "nodename nor servname", "getaddrinfo failed", "Temporary failure in name"
     ):

@@ -1,7 +1,7 @@
 """The five Azure DevOps permissions almlink needs, how scopes imply each other, and how each is probed.
 
-A personal access token carries a space-separated list of scope ids (facts 4.1). The PAT page
-shows them as "area (access)" pairs; `Permission.label` is that wording, so an administrator
+A personal access token carries a space-separated list of scope ids (docs/azure-devops-behaviours.md §4.1).
+The PAT page shows them as "area (access)" pairs; `Permission.label` is that wording, so an administrator
 can tick exactly what is named. No Django imports: the client uses this module too.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-# "Full access" on the PAT page: pattern "/*#*", every scope at once (facts 3.5, 4.1).
+# "Full access" on the PAT page: pattern "/*#*", every scope at once (docs/azure-devops-behaviours.md §3.5, 4.1).
 FULL_ACCESS = "app_token"
 
-# Each scope's `inheritsFrom`, from the decompiled AuthorizationScopeDefinitions (facts 4.1, 4.2).
-# Only the chains that matter for the five permissions; vso.base is implied by all of them.
+# Each scope's `inheritsFrom`, from the decompiled AuthorizationScopeDefinitions (docs/azure-devops-behaviours.md §4.1,
+# 4.2). Only the chains that matter for the five permissions; vso.base is implied by all of them.
 SCOPE_PARENTS: dict[str, tuple[str, ...]] = {
     "vso.memberentitlementmanagement": ("vso.base",),
     "vso.memberentitlementmanagement_write": ("vso.memberentitlementmanagement",),
@@ -39,7 +39,7 @@ class Probe:
     `area` is the ResourceAreas name whose location serves the call ("core" = the connection URL).
     `path` is relative to that location and may contain {project} (already URL-quoted).
     A 401 means the scope is missing (when the token itself is valid); 2xx and `present_statuses`
-    mean it is present: the scope check runs before routing and validation (facts 3.5, 4.2).
+    mean it is present: the scope check runs before routing and validation (docs/azure-devops-behaviours.md §3.5, 4.2).
     """
 
     area: str
@@ -60,8 +60,8 @@ class Permission:
     ado_name: str
     access: str
     scope: str
-    # The weakest scope the REST probe can confirm. For work items REST cannot tell
-    # "Read & write" from "Read, write, & manage" (facts 4.2), so the probe proves vso.work_write.
+    # The weakest scope the REST probe can confirm. For work items REST cannot tell "Read & write" from "Read, write, &
+    # manage" (docs/azure-devops-behaviours.md §4.2), so the probe proves vso.work_write.
     probe_scope: str
     probe: Probe = field(repr=False, hash=False, compare=False)
 
@@ -94,8 +94,8 @@ PROJECT_TEAM = Permission(
     access="Read, write, & manage",
     scope="vso.project_manage",
     probe_scope="vso.project_manage",
-    # Deleting the nil project: vso.project_manage is the only scope allowing DELETE on
-    # _apis/projects, and no project has the nil id, so the answer is 404 (facts 4.2).
+    # Deleting the nil project: vso.project_manage is the only scope allowing DELETE on _apis/projects, and no project
+    # has the nil id, so the answer is 404 (docs/azure-devops-behaviours.md §4.2).
     probe=Probe(
         area="core",
         method="DELETE",
@@ -125,7 +125,8 @@ TOKENS = Permission(
     access="Read & manage",
     scope="vso.tokens",
     probe_scope="vso.tokens",
-    # The legacy SessionTokens list: covered by vso.tokens and it also tells the token's expiry (facts 4.2, 4.3).
+    # The legacy SessionTokens list: covered by vso.tokens and it also tells the token's expiry
+    # (docs/azure-devops-behaviours.md §4.2, 4.3).
     probe=Probe(
         area="Tokens",
         method="GET",
@@ -140,7 +141,8 @@ WORK_ITEMS = Permission(
     access="Read, write, & manage",
     scope="vso.work_full",
     probe_scope="vso.work_write",
-    # Creating a Task with validateOnly=true checks the write scope and saves nothing (facts 4.2).
+    # Creating a Task with validateOnly=true checks the write scope and saves nothing (docs/azure-devops-behaviours.md
+    # §4.2).
     probe=Probe(
         area="core",
         method="POST",

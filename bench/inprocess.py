@@ -170,6 +170,7 @@ def measure_test_connection(emulator: Emulator) -> ConnectionCheck:
     from django.conf import settings
 
     from alm.client import AdoClient
+    from alm.connection_urls import address_policy
     from alm.models import AlmConnection
     from alm.services import check_token
 
@@ -193,7 +194,13 @@ def measure_test_connection(emulator: Emulator) -> ConnectionCheck:
             ok = ok and report.ok
             # The floor: one call through the same client, new session included, like the check's.
             started = time.perf_counter()
-            with AdoClient(connection.url, token, timeout=settings.ALM_HTTP_TIMEOUT, kind=connection.kind) as one:
+            with AdoClient(
+                connection.url,
+                token,
+                timeout=settings.ALM_HTTP_TIMEOUT,
+                kind=connection.kind,
+                addresses=address_policy(connection.kind),
+            ) as one:
                 one.connection_data()
             ones.append(time.perf_counter() - started)
     finally:

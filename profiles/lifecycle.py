@@ -25,6 +25,7 @@ from alm.fields import is_unreadable
 from alm.models import AlmConnection
 from alm.services import check_connection, check_token
 from alm.token_state import State, expiry_notice
+from profiles import entra_flow
 from profiles.models import AlmCredential, JobLock, TokenNotice
 from profiles.services import CheckOutcome, record_outcome, token_problems
 from profiles.state import credential_state
@@ -94,7 +95,11 @@ def _send(*, to: list[str], subject: str, template: str, context: dict[str, obje
 def _notify_once(
     *, connection: AlmConnection, subject: str, event: str, token_saved_at: datetime, send: Callable[[], bool]
 ) -> bool:
-    """Record the notice first (unique per token and event), then send; a duplicate is skipped."""
+    """Record the notice first (unique per token and event), then send; a duplicate is skipped.
+
+    A message that cannot be sent (a header the mail library refuses, the mail server down) is logged
+    and not recorded, so the next run tries again; it never stops the other notices.
+    """
     try:
         with transaction.atomic():
             notice = TokenNotice.objects.create(
@@ -105,6 +110,9 @@ def _notify_once(
                 transaction.set_rollback(True)
                 return False
     except IntegrityError:
+        return False
+    except (ValueError, OSError):  # BadHeaderError is a ValueError; SMTP and socket errors are OSErrors
+        logger.exception("Could not send the %s notice for %s on connection %s", event, subject, connection.pk)
         return False
     logger.info("Sent %s notice for %s on %s", event, subject, connection.name)
     return notice is not None
@@ -118,7 +126,10 @@ def _check_with_backoff(check: Callable[[], T], *, sleep: Callable[[float], None
         return check()
 
 
-def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]) -> CheckOutcome | None:
+SIGN_IN_PENDING = object()
+
+
+def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]) -> CheckOutcome | object | None:
     """Ask Azure DevOps about one user's token. Network only, so it can run in a worker thread.
 
     A token verified for another address (the connection moved) is not sent anywhere: its owner
@@ -126,6 +137,8 @@ def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]) ->
     """
     if credential_state(credential).state in (State.UNREADABLE, State.RETEST):
         return None
+    if credential.token is None:
+        return SIGN_IN_PENDING  # Sign in with Microsoft: checked in the database's thread, see _record_user
     try:
         report = _check_with_backoff(
             lambda: check_token(connection=credential.connection, token=credential.token, bound_to=credential.origin),
@@ -143,9 +156,12 @@ def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]) ->
     )
 
 
-def _record_user(credential: AlmCredential, outcome: CheckOutcome | None) -> str:
+def _record_user(credential: AlmCredential, outcome: CheckOutcome | object | None) -> str:
     """Store what the check learned; returns working | rejected | unreachable | unreadable."""
-    if outcome is None:
+    if outcome is SIGN_IN_PENDING:
+        # A Microsoft sign-in: its refresh stores the rotated token cache, so it runs here, not in the pool.
+        outcome = entra_flow.probe(credential=credential)
+    if not isinstance(outcome, CheckOutcome):
         return "unreadable"
     if outcome.transient:
         return "unreachable"

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -16,6 +15,8 @@ from alm import exceptions as ado
 from alm.models import AlmConnection
 from alm.scopes import REQUIRED_PERMISSIONS, how_to_grant
 from alm.services import check_token
+from profiles import entra
+from profiles.limits import spend
 from profiles.models import AlmCredential
 
 if TYPE_CHECKING:
@@ -29,12 +30,8 @@ TRANSIENT_ERRORS = ado.TRANSIENT_ERRORS
 EXPIRY_SOON_DAYS = 30
 
 
-class CredentialError(Exception):
+class CredentialError(ado.AlmlinkError):
     """A credential operation refused for a reason the user can act on."""
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 class RateLimited(CredentialError):
@@ -66,18 +63,10 @@ class CheckOutcome:
 
 
 def check_rate_limit(*, user: User) -> None:
-    """Allow ALM_CREDENTIAL_RATE_LIMIT tests/saves per user per minute (cache-backed window)."""
-    window = 60
-    now = int(time.time())
-    key = f"almcred-rate:{user.pk}:{now // window}"
-    cache.add(key, 0, timeout=window + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=window + 5)
-        count = 1
-    if count > settings.ALM_CREDENTIAL_RATE_LIMIT:
-        raise RateLimited(retry_in=window - now % window or 1)
+    """Allow ALM_CREDENTIAL_RATE_LIMIT tests/saves per user per minute (cache-backed, fails open: profiles.limits)."""
+    wait = spend(user=user, kind="credential-tests", limit=settings.ALM_CREDENTIAL_RATE_LIMIT)
+    if wait is not None:
+        raise RateLimited(retry_in=wait)
 
 
 def saved_credential(*, user: User, connection: AlmConnection) -> AlmCredential | None:
@@ -138,8 +127,10 @@ def check_credential(*, user: User, connection: AlmConnection, token: str | None
             )
         token = saved.token
     started = time.monotonic()
+    # Sign in with Microsoft: a saved sign-in is tested with its Entra access token.
+    sign_in = entra.acting_sign_in(saved)
     try:
-        report = check_token(connection=connection, token=token)
+        report = entra.check_sign_in(sign_in) if sign_in else check_token(connection=connection, token=token)
     except ado.AlmlinkError as error:
         outcome = CheckOutcome(
             connection_id=connection.pk,
@@ -166,8 +157,14 @@ def check_credential(*, user: User, connection: AlmConnection, token: str | None
 @sensitive_variables("credential")
 def verify_credential(*, credential: AlmCredential) -> None:
     """Ask Azure DevOps whose a saved token is, at the address it was saved for, and store the answer."""
+    sign_in = entra.acting_sign_in(credential)
     try:
-        report = check_token(connection=credential.connection, token=credential.token, bound_to=credential.origin)
+        if sign_in is not None:
+            report = entra.check_sign_in(sign_in)  # Sign in with Microsoft
+        elif credential.token is None:
+            raise ado.SignInEnded("missing")  # never the service account's token in its place
+        else:
+            report = check_token(connection=credential.connection, token=credential.token, bound_to=credential.origin)
     except ado.AlmlinkError as error:
         record_outcome(credential=credential, outcome=CheckOutcome(connection_id=credential.connection_id, error=error))
         return
@@ -228,12 +225,17 @@ def mark_foreign(*, credential: AlmCredential, identity_name: str) -> None:
 def mark_rejected(*, credential: AlmCredential, error: ado.AlmlinkError) -> None:
     """Azure DevOps refused the saved token itself: keep it (the user decides), but say so everywhere."""
     reason = AlmCredential.RejectedReason.INVALID
+    if credential.token is None and isinstance(error, ado.TokenRejected) and not isinstance(error, ado.SignInEnded):
+        # A Microsoft sign-in (no token stored) that Azure DevOps refused: the sign-in has ended.
+        error = ado.SignInEnded("refused", activity_id=error.activity_id)
     if isinstance(error, ado.TokenExpired):
         reason = AlmCredential.RejectedReason.EXPIRED
         if error.expired_on:
             credential.expires_on = error.expired_on
         elif credential.expires_on is None or credential.expires_on > timezone.now():
             credential.expires_on = timezone.now()
+    elif isinstance(error, ado.SignInEnded):
+        reason = AlmCredential.RejectedReason.SIGN_IN_ENDED
     elif isinstance(error, ado.TokenRejected) and error.reason == "revoked":
         reason = AlmCredential.RejectedReason.REVOKED
     elif isinstance(error, ado.PermissionMissing):
@@ -305,6 +307,7 @@ def permission_rows(report: TokenReport | None) -> list[dict[str, str | bool | N
                 "label": permission.label,
                 "granted": None if result is None else result.granted,
                 "detail": "" if result is None else result.detail,
+                "applies": result is None or result.applies,
             }
         )
     return rows

@@ -7,16 +7,18 @@ connection (callers `select_related` them), no call to Azure DevOps.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import Case, CharField, F, Func, Q, QuerySet, Value, When
+from django.db.models import BinaryField, Case, CharField, ExpressionWrapper, F, Func, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Ord
 from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThanOrEqual
 from django.utils import timezone
 
-from alm.fields import is_unreadable, key_id
+from alm.fields import decrypt_with, is_unreadable, key_id, reading_keys
 from alm.token_state import EXPIRING_WITHIN, State, TokenFacts, TokenState, same_address, token_state
 from profiles.models import AlmCredential
 
@@ -100,13 +102,15 @@ def tone(state: TokenState) -> str:
 # order as `alm.token_state.token_state`, with its thresholds; tests/profiles/test_overview_state.py holds
 # the two to agreement, state by state and boundary by boundary, on SQLite and PostgreSQL.
 #
-# Readability is the one fact SQL cannot see: it means "the current key decrypts it". Decrypting every
-# token to count states is what made the overview grow with every person, so each credential notes which
-# key its token was written with (`AlmCredential.token_key`, set on every save of a token); a token is
-# readable in SQL when that note is the current key's id. Notes written by something else than a save
-# (rows from before the note existed, a key changed in the settings) are brought up to date by
-# `note_token_keys`, which decrypts only the tokens whose note is not about the current key, once per key,
-# and notes "!" + id for the ones that key cannot read. Lists call it before they count.
+# Readability is the one fact SQL cannot see: it means "a reading key (the current one, or during a
+# rotation the previous one: alm.fields.reading_keys) decrypts it". Decrypting every token to count states
+# is what made the overview grow with every person, so each credential notes which key its token was
+# written with (`AlmCredential.token_key`, set on every save of a token); a token is readable in SQL when
+# that note is a reading key's id (or it has no token: a Microsoft sign-in). Notes written by something
+# else than a save (rows from before the note existed, keys changed in the settings) are brought up to
+# date by `note_token_keys`, which decrypts only the tokens whose note is about none of the reading keys,
+# once per set of keys, and notes "!" + the set's id for the ones no reading key reads. Lists call it
+# before they count.
 
 UNREADABLE_NOTE = "!"
 
@@ -169,33 +173,52 @@ def _same_text(a: Any, b: Any, *, kind: str) -> Q:
     return Q(Exact(a, b)) | Q(Exact(_Normalized(a, kind=kind), _Normalized(b, kind=kind)))
 
 
-def note_token_keys(*, batch: int = 1000) -> int:
-    """Note the current key's id on every token it decrypts ("!" + id where it cannot); the number noted.
+def readable_notes() -> list[str]:
+    """The key notes of tokens that read now: the reading keys' ids."""
+    return [key_id(key) for key in reading_keys()]
 
-    Only tokens whose note is not about the current key are read: none, once every token is noted.
-    """
-    current = key_id()
-    unreadable = UNREADABLE_NOTE + current
-    # "Neither note" as three ranges ("!" sorts before the id's hex digits): an index search, where a
-    # NOT IN would read the whole table on every overview page.
+
+def unreadable_note() -> str:
+    """The note of a token that no reading key reads (checked under this set of keys)."""
+    return UNREADABLE_NOTE + hashlib.sha256("|".join(readable_notes()).encode()).hexdigest()[:16]
+
+
+def note_token_keys(*, batch: int = 1000) -> int:
+    """Note on every token whose note is about none of the reading keys which key reads it ("!" + the set's
+    id where none does); the number noted. None is read once every token is noted."""
+    unreadable = unreadable_note()
+    known = sorted({*readable_notes(), unreadable})
+    # "None of the known notes" as the ranges between them: an index search, where a NOT IN would read
+    # the whole table on every overview page.
+    outside = Q(token_key__lt=known[0]) | Q(token_key__gt=known[-1])
+    for low, high in itertools.pairwise(known):
+        outside |= Q(token_key__gt=low, token_key__lt=high)
     stale = (
-        AlmCredential.objects.filter(
-            Q(token_key__lt=unreadable) | Q(token_key__gt=unreadable, token_key__lt=current) | Q(token_key__gt=current)
-        )
-        .only("pk", "token", "token_key")
+        AlmCredential.objects.filter(outside, token__isnull=False)
+        # The stored bytes as they are: which reading key reads them is the question, so no field decrypts.
+        .annotate(ciphertext=ExpressionWrapper(F("token"), output_field=BinaryField()))
+        .values_list("pk", "token_key", "ciphertext")
         .order_by()  # in id order, SQLite would rather read the whole table than the index
     )
     noted = 0
     pending: dict[tuple[str, str], list[int]] = {}
-    for credential in stale.iterator(chunk_size=batch):
-        note = unreadable if is_unreadable(credential.token) else current
-        pending.setdefault((credential.token_key, note), []).append(credential.pk)
+    for pk, was, ciphertext in stale.iterator(chunk_size=batch):
+        note = next((key_id(key) for key in reading_keys() if _reads(ciphertext, key)), unreadable)
+        pending.setdefault((was, note), []).append(pk)
         noted += 1
     for (was, note), pks in pending.items():
         for start in range(0, len(pks), batch):
             # Only where the note is still the one read: a token saved meanwhile keeps its own.
             AlmCredential.objects.filter(pk__in=pks[start : start + batch], token_key=was).update(token_key=note)
     return noted
+
+
+def _reads(ciphertext: bytes, key: str) -> bool:
+    try:
+        decrypt_with(bytes(ciphertext), key)
+    except ValueError:
+        return False
+    return True
 
 
 def state_expression(*, now: datetime, credential: str = "", user: str = "user__", connection_url: Any = None) -> Case:
@@ -225,7 +248,7 @@ def state_expression(*, now: datetime, credential: str = "", user: str = "user__
     url = connection_url if connection_url is not None else F(f"{credential}connection__url")
     return Case(
         When(q(pk__isnull=True), then=Value(State.MISSING.value)),
-        When(~q(token_key=key_id()), then=Value(State.UNREADABLE.value)),
+        When(~q(token__isnull=True) & ~q(token_key__in=readable_notes()), then=Value(State.UNREADABLE.value)),
         When(foreign, then=Value(State.FOREIGN.value)),
         When(
             q(status=status.REJECTED, rejected_reason="expired") | q(expires_on__lte=now),

@@ -64,6 +64,7 @@ def test_check_deploy_is_clean_with_production_values():
         DJANGO_SECURE_HSTS_PRELOAD="true",
         DJANGO_SESSION_COOKIE_SECURE="true",
         DJANGO_CSRF_COOKIE_SECURE="true",
+        CACHE_URL="redis://127.0.0.1:6379/1",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

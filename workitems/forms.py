@@ -6,13 +6,15 @@ from typing import Any, TypedDict, cast
 
 from django import forms
 
-from workitems.services import ALL_STATES, TYPES
+from workitems.services import FILTER_STATES, FILTER_TYPES
 
 
 class WorkItemFilterForm(forms.Form):
-    type = forms.ChoiceField(choices=[("", "All types"), *[(t, t) for t in TYPES]], required=False)
-    state = forms.ChoiceField(choices=[("", "All states"), *[(s, s) for s in ALL_STATES]], required=False)
-    page = forms.IntegerField(min_value=1, required=False)
+    type = forms.ChoiceField(choices=[("", "All types"), *[(t, t) for t in FILTER_TYPES]], required=False)
+    state = forms.ChoiceField(choices=[("", "All states"), *[(s, s) for s in FILTER_STATES]], required=False)
+    # Keyset cursors: the ids below `before` (older items) or above `after` (newer ones).
+    before = forms.IntegerField(min_value=1, required=False)
+    after = forms.IntegerField(min_value=0, required=False)
     per_page = forms.IntegerField(min_value=1, max_value=1000, required=False)
 
 

@@ -10,10 +10,12 @@ with the one the page promised.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
 from alm import exceptions as ado
@@ -24,6 +26,7 @@ from alm.models import AlmConnection
 from alm.services import client_for
 from alm.token_state import State, TokenState
 from alm.types import IdentityRef, WorkItem
+from profiles import entra
 from profiles.models import AlmCredential
 from profiles.services import mark_foreign, mark_rejected, verify_credential
 from profiles.state import credential_state, is_own_token
@@ -43,17 +46,24 @@ LIST_FIELDS = (
     "System.ChangedBy",
     "System.ChangedDate",
 )
-# States of the Scrum process's types (Azure DevOps' default process for new projects). A
-# project on another process answers a bad state with TF401320, which the edit page shows.
-STATES_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "Product Backlog Item": ("New", "Approved", "Committed", "Done", "Removed"),
-    "Bug": ("New", "Approved", "Committed", "Done", "Removed"),
-    "Task": ("To Do", "In Progress", "Done", "Removed"),
-    "Feature": ("New", "In Progress", "Done", "Removed"),
-    "Epic": ("New", "In Progress", "Done", "Removed"),
-}
-TYPES = tuple(STATES_BY_TYPE)
-ALL_STATES = tuple(dict.fromkeys(s for states in STATES_BY_TYPE.values() for s in states))
+# The list filter offers the types and states of Azure DevOps' default processes, Scrum and Agile; the edit page
+# reads the states of an item's type from Azure DevOps (work_item_states).
+TYPES = ("Product Backlog Item", "Bug", "Task", "Feature", "Epic")  # Scrum's, the default process for new projects
+FILTER_TYPES = (*TYPES, "User Story", "Issue")
+FILTER_STATES = (
+    "New",
+    "Approved",
+    "Committed",
+    "To Do",
+    "In Progress",
+    "Active",
+    "Resolved",
+    "Done",
+    "Closed",
+    "Removed",
+)
+# How long a work item type's states are remembered per connection: processes change rarely.
+STATES_CACHE_SECONDS = 3600
 MAX_PAGE_SIZE = 1000
 
 # Failures that say something about the token itself.
@@ -81,7 +91,7 @@ class Actor:
     kind: str  # "user" | "service_account"
     display_name: str
     connection: AlmConnection
-    token: str = field(repr=False)
+    token: str | None = field(repr=False)  # None: a Microsoft sign-in acts (Bearer), or the service principal
     credential: AlmCredential | None = field(default=None, repr=False)
     own: bool = False  # Azure DevOps said the token is the signed-in person's own
     identity_id: str = ""
@@ -106,7 +116,8 @@ class Actor:
             return identity.id.lower() == self.identity_id.lower()
         if self.identity_email and identity.unique_name:
             return identity.unique_name.strip().lower() == self.identity_email.strip().lower()
-        return identity.display_name == self.display_name
+        # Nothing known to compare with (a service account or principal never tested): no proof either way.
+        return True
 
 
 @dataclass(frozen=True)
@@ -160,7 +171,9 @@ def actor_for(*, user: User, connection: AlmConnection, for_change: bool) -> Act
             "Add it under Profile → ALM Credentials.",
             code="no_token",
         )
-    if not connection.service_token or is_unreadable(connection.service_token) or connection.service_token_moved:
+    if not connection.acts_as_service_principal and (  # Sign in with Microsoft: the app acts, no token
+        not connection.service_token or is_unreadable(connection.service_token) or connection.service_token_moved
+    ):
         raise ActingRefused(
             "The ALM connection's service account token is missing, unreadable or was entered for another "
             "address. Ask an administrator to enter it again in the admin.",
@@ -188,6 +201,15 @@ def preview_actor(*, user: User, connection: AlmConnection) -> ActorPreview:
 @sensitive_variables("actor")
 def client_for_actor(actor: Actor) -> AdoClient:
     """A client acting with the actor's token, which the client sends only where it was verified."""
+    # Sign in with Microsoft: a user's Entra sign-in acts with `Bearer` (an ended one is marked like a rejected
+    # token, never replaced by the service account); the connection may act as its service principal.
+    sign_in = entra.acting_sign_in(actor.credential)
+    if sign_in is not None:
+        try:
+            return entra.bearer_client(sign_in)
+        except ado.SignInEnded as error:
+            _reject(actor, error)
+            raise
     if actor.credential is not None:
         return client_for(connection=actor.connection, token=actor.token, bound_to=actor.credential.origin)
     return client_for(connection=actor.connection)
@@ -195,19 +217,17 @@ def client_for_actor(actor: Actor) -> AdoClient:
 
 @dataclass(frozen=True)
 class WorkItemPage:
+    """One page of the list, newest first; `older`/`newer` are the cursors of the neighbouring pages, if any."""
+
     items: tuple[WorkItem, ...]
-    total: int
-    page: int
     per_page: int
     actor: Actor
+    older: int | None = None  # the pages after this one: ids below this one
+    newer: int | None = None  # the pages before this one: ids above this one
     notice: str = ""
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
-
-def _wiql(*, project: str, type_: str | None, state: str | None) -> str:
+def _wiql(*, project: str, type_: str | None, state: str | None, below: int | None, above: int | None) -> str:
     def quoted(value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
 
@@ -216,11 +236,16 @@ def _wiql(*, project: str, type_: str | None, state: str | None) -> str:
         clauses.append(f"[System.WorkItemType] = {quoted(type_)}")
     if state:
         clauses.append(f"[System.State] = {quoted(state)}")
-    # WIQL, not SQL: every value is a quoted literal with its quotes doubled (WIQL's escape).
+    if below is not None:
+        clauses.append(f"[System.Id] < {int(below)}")
+    if above is not None:
+        clauses.append(f"[System.Id] > {int(above)}")
+    order = "ASC" if above is not None else "DESC"
+    # WIQL, not SQL: every value is a quoted literal with its quotes doubled (WIQL's escape), ids are ints.
     return (
         "SELECT [System.Id] FROM WorkItems WHERE "  # noqa: S608
         + " AND ".join(clauses)
-        + " ORDER BY [System.ChangedDate] DESC, [System.Id] DESC"
+        + f" ORDER BY [System.Id] {order}"
     )
 
 
@@ -246,21 +271,44 @@ def list_work_items(
     connection: AlmConnection,
     type_: str | None = None,
     state: str | None = None,
-    page: int = 1,
+    before: int | None = None,
+    after: int | None = None,
     per_page: int = 100,
 ) -> WorkItemPage:
-    """One WIQL query for the ids, then batch reads of one page (200 ids per request)."""
+    """One page, newest first, of a project of any size: keyset paging on System.Id.
+
+    Azure DevOps refuses a WIQL query over 20,000 results without a smaller `$top` (VS402337,
+    docs/azure-devops-behaviours.md §5.4), so each page asks for one more id than it shows, below the
+    `before` cursor (or above `after`, going back), then reads the page in batches of 200.
+    """
     per_page = max(1, min(per_page, MAX_PAGE_SIZE))
     project = connection.default_project
+    going_back = after is not None and before is None
 
-    def call(client: AdoClient) -> tuple[list[WorkItem], int]:
-        ids = client.query_work_item_ids(project=project, wiql=_wiql(project=project, type_=type_, state=state))
-        start = (max(page, 1) - 1) * per_page
-        chosen = ids[start : start + per_page]
-        return client.get_work_items(chosen, project=project, fields=LIST_FIELDS), len(ids)
+    def call(client: AdoClient) -> tuple[list[WorkItem], bool]:
+        wiql = _wiql(
+            project=project,
+            type_=type_,
+            state=state,
+            below=None if going_back else before,
+            above=after if going_back else None,
+        )
+        ids = client.query_work_item_ids(project=project, wiql=wiql, top=per_page + 1)
+        more = len(ids) > per_page
+        chosen = ids[:per_page]
+        if going_back:
+            chosen.reverse()
+        return client.get_work_items(chosen, project=project, fields=LIST_FIELDS), more
 
-    actor, (items, total), notice = _read(user=user, connection=connection, call=call)
-    return WorkItemPage(tuple(items), total, max(page, 1), per_page, actor, notice)
+    actor, (items, more), notice = _read(user=user, connection=connection, call=call)
+    ids = [item.id for item in items]
+    if going_back:
+        older = min(ids) if ids else after
+        newer = max(ids) if more and ids else None
+    else:
+        older = min(ids) if more and ids else None
+        newer = max(ids) if before is not None and ids else None
+    return WorkItemPage(tuple(items), per_page, actor, older=older, newer=newer, notice=notice)
 
 
 def get_work_item(*, user: User, connection: AlmConnection, work_item_id: int) -> tuple[WorkItem, str]:
@@ -270,6 +318,22 @@ def get_work_item(*, user: User, connection: AlmConnection, work_item_id: int) -
         call=lambda client: client.get_work_item(work_item_id, project=connection.default_project),
     )
     return item, notice
+
+
+def work_item_states(*, user: User, connection: AlmConnection, type_name: str) -> tuple[str, ...]:
+    """The states of a work item type in the connection's project, from Azure DevOps, cached per connection."""
+    project = connection.default_project
+    digest = hashlib.sha256(f"{connection.url}\n{project}\n{type_name}".encode()).hexdigest()[:32]
+    key = f"almlink:wit-states:{connection.pk}:{digest}"
+    states = cache.get(key)
+    if states is None:
+        _actor, states, _notice = _read(
+            user=user,
+            connection=connection,
+            call=lambda client: client.get_work_item_type_states(project=project, type_name=type_name),
+        )
+        cache.set(key, states, STATES_CACHE_SECONDS)
+    return tuple(states)
 
 
 def _reject(actor: Actor, error: ado.AdoError) -> None:
@@ -359,10 +423,11 @@ def _change(
             action=action,
             outcome=outcome,
             detail=detail,
-            activity_id=activity_id or client.last_activity_id,
+            activity_id=activity_id or (client.last_activity_id if client is not None else None),
             recorded_as=recorded_as,
         )
 
+    client: AdoClient | None = None
     try:
         client = client_for_actor(actor)
     except AlmlinkError as error:

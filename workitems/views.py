@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from alm.exceptions import AlmlinkError, Conflict, http_status
 from alm.models import AlmConnection
 from profiles.auth import SignedInRequest
+from profiles.limits import limit_ado_calls
 from workitems import services as work
 from workitems.forms import WorkItemEditForm, WorkItemFilterForm
 
@@ -43,6 +44,7 @@ def with_connection(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 @require_http_methods(["GET"])
+@limit_ado_calls
 @with_connection
 def work_item_list(request: SignedInRequest, connection: AlmConnection) -> HttpResponse:
     filters = WorkItemFilterForm(request.GET or None)
@@ -53,27 +55,34 @@ def work_item_list(request: SignedInRequest, connection: AlmConnection) -> HttpR
             connection=connection,
             type_=values.get("type") or None,
             state=values.get("state") or None,
-            page=values.get("page") or 1,
+            before=values.get("before"),
+            after=values.get("after"),
             per_page=values.get("per_page") or 100,
         )
     except AlmlinkError as error:
         return _problem(request, error)
     query = request.GET.copy()
-    query.pop("page", None)
+    for cursor in ("before", "after"):
+        query.pop(cursor, None)
     preview = work.preview_actor(user=request.user, connection=connection)
     context = {"connection": connection, "page": page, "filters": filters, "query": query.urlencode()}
     return render(request, "workitems/work_item_list.html", {**context, "preview": preview})
 
 
 @require_http_methods(["GET", "POST"])
+@limit_ado_calls
 @with_connection
 def work_item_edit(request: SignedInRequest, connection: AlmConnection, work_item_id: int) -> HttpResponse:
     try:
         item, notice = work.get_work_item(user=request.user, connection=connection, work_item_id=work_item_id)
     except AlmlinkError as error:
         return _problem(request, error)
+    try:
+        states = work.work_item_states(user=request.user, connection=connection, type_name=item.type)
+    except AlmlinkError:
+        states = ()  # the item's own state still shows; the save will tell what Azure DevOps thinks
+    states = tuple(dict.fromkeys((*states, item.state)))
     preview = work.preview_actor(user=request.user, connection=connection)
-    states = work.STATES_BY_TYPE.get(item.type, work.ALL_STATES)
     initial = {"title": item.title, "state": item.state, "rev": item.rev, "actor": preview.kind}
     form = WorkItemEditForm(request.POST or None, states=states, initial=initial)
     conflict = None
@@ -94,6 +103,7 @@ def work_item_edit(request: SignedInRequest, connection: AlmConnection, work_ite
 
 
 @require_http_methods(["GET", "POST"])
+@limit_ado_calls
 @with_connection
 def work_item_delete(request: SignedInRequest, connection: AlmConnection, work_item_id: int) -> HttpResponse:
     if request.method == "GET":

@@ -346,6 +346,29 @@ def test_probes_change_nothing(ado, make_client, service_token):
     assert not any(record.method in ("PATCH", "PUT") for record in this_tests_requests(ado))
 
 
+def test_project_list_follows_continuation_tokens_through_150_projects(ado, make_client, service_token):
+    for n in range(149):
+        ado.add_project("fabrikam", f"Project {n:03d}")
+    ado.clear_requests()
+
+    projects = make_client(service_token).list_projects()
+
+    assert len({project.name for project in projects}) == 150
+    calls = [r for r in ado.requests if r.path.endswith("/_apis/projects")]
+    assert [r.query.get("continuationToken") for r in calls] == [None, "100"]
+
+
+def test_token_administration_of_a_non_administrator_is_present_but_limited(ado, make_client, carol):
+    report = check_token(make_client(ado.issue_pat(carol, scopes=ALL_SCOPES)), project=PROJECT)
+
+    token_admin = next(r for r in report.permissions if r.permission.key == "token_admin")
+    assert token_admin.granted is True
+    assert "not an organization administrator" in token_admin.detail
+    ado.set_org_admin(carol)
+    again = check_token(make_client(ado.issue_pat(carol, scopes=ALL_SCOPES, display_name="second")), project=PROJECT)
+    assert next(r for r in again.permissions if r.permission.key == "token_admin").detail == "Confirmed."
+
+
 def test_work_write_is_reported_short_of_manage_when_the_tokens_api_tells(ado, make_client, carol):
     scopes = ALL_SCOPES.replace("vso.work_full", "vso.work_write")
 
@@ -387,6 +410,21 @@ def test_expiry_read_from_the_token_named_almlink(ado, make_client, carol):
     assert report.token_name == "AlmLink"
     assert abs((report.expires_on - valid_to).total_seconds()) < 1
     assert report.token_scopes == frozenset(ALL_SCOPES.split())
+
+
+def test_expiry_comes_from_the_token_in_use_among_revoked_expired_and_other_tokens(ado, make_client, carol):
+    now = datetime.now(tz=UTC)
+    ado.revoke_pat(ado.issue_pat(carol, scopes=ALL_SCOPES, valid_to=now + timedelta(days=300)))
+    ado.expire_pat(ado.issue_pat(carol, scopes=ALL_SCOPES, valid_to=now + timedelta(days=200)))
+    ado.issue_pat(carol, scopes="vso.code", valid_to=now + timedelta(days=100), display_name="ci")
+    valid_to = now + timedelta(days=45)
+    token = ado.issue_pat(carol, scopes=ALL_SCOPES, valid_to=valid_to)
+
+    report = check_token(make_client(token), project=PROJECT)
+
+    assert report.token_name == "almlink"
+    assert abs((report.expires_on - valid_to).total_seconds()) < 1
+    assert report.expiry_note == ""
 
 
 def test_expiry_of_single_unnamed_token_is_known(ado, make_client, carol):
@@ -446,7 +484,7 @@ def test_resource_areas_are_looked_up_once_per_connection(ado, make_client, serv
     assert api_paths(ado).count("/fabrikam/_apis/ResourceAreas") == 1
 
 
-def test_server_collection_serves_everything_itself(ado, make_client, carol):
+def test_server_collection_checks_a_good_token_as_good_without_member_entitlements(ado, make_client, carol):
     ado.add_org("DefaultCollection", kind="server", collection_path="tfs/DefaultCollection")
     ado.add_member(carol, "DefaultCollection")
     ado.add_project("DefaultCollection", "Fabrikam Fiber")
@@ -457,7 +495,13 @@ def test_server_collection_serves_everything_itself(ado, make_client, carol):
     report = check_token(make_client(token, url=url, kind="server"), project=None)
 
     assert report.ok
+    assert report.undetermined == ()
+    entitlements = next(r for r in report.permissions if r.permission.key == "member_entitlements")
+    assert (entitlements.granted, entitlements.applies) == (None, False)
+    assert "Not applicable" in entitlements.detail
+    assert all(r.granted is True for r in report.permissions if r is not entitlements)
     paths = api_paths(ado)
+    assert "/tfs/DefaultCollection/_apis/userentitlements" not in paths  # Server has no such API: not asked
     assert "/tfs/DefaultCollection/_apis/ResourceAreas" in paths
     assert all(path.startswith("/tfs/DefaultCollection/") for path in paths)
     assert "/tfs/DefaultCollection/_apis/Token/SessionTokens" in paths

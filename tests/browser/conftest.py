@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # there are ordinary synchronous ones.
@@ -79,3 +80,21 @@ def sign_in(page, live_server, password):
         page.wait_for_url(f"{live_server.url}/")
 
     return go
+
+
+@pytest.fixture
+def axe(page):
+    """Run axe-core on the current page: one line per element it finds at fault (none when all is well)."""
+    engine = Axe()
+
+    def check() -> list[str]:
+        page.wait_for_load_state("networkidle")
+        results = engine.run(page)
+        return [
+            f"{violation['id']} ({violation['impact']}) at {', '.join(map(str, node['target']))}: "
+            + "; ".join(check["message"] for check in node["any"] + node["all"] + node["none"])
+            for violation in results.response["violations"]
+            for node in violation["nodes"]
+        ]
+
+    return check

@@ -7,31 +7,12 @@ counts, best practices included.
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.helpers import demo_identity, demo_item_ids, demo_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 FIVE = "vso.memberentitlementmanagement vso.project_manage vso.tokenadministration vso.tokens vso.work_full"
-
-
-@pytest.fixture
-def axe(page):
-    """Run axe-core on the current page: one line per element it finds at fault (none when all is well)."""
-    engine = Axe()
-
-    def check() -> list[str]:
-        page.wait_for_load_state("networkidle")
-        results = engine.run(page)
-        return [
-            f"{violation['id']} ({violation['impact']}) at {', '.join(map(str, node['target']))}: "
-            + "; ".join(check["message"] for check in node["any"] + node["all"] + node["none"])
-            for violation in results.response["violations"]
-            for node in violation["nodes"]
-        ]
-
-    return check
 
 
 def _faults(found: dict[str, list[str]]) -> str:

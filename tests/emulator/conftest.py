@@ -15,8 +15,8 @@ import requests
 
 from ado_emulator import Emulator, Identity
 
-# shared/ado next to the repository (CI lays a copy of shared/ beside the clone).
-SHARED_ADO = Path(__file__).resolve().parents[3] / "shared" / "ado"
+# Official examples and recorded answers, copied into the repository (tests/reference/README.md names the sources).
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 
 
 class Http(requests.Session):
@@ -95,15 +95,12 @@ def svc_identity(ado: Emulator) -> Identity:
 
 
 def _real_example(relative: str) -> Any:
-    path = SHARED_ADO / relative
-    if not path.exists():
-        pytest.fail(f"reference file not available: {path} (shared/ado must lie beside the repository)")
-    return json.loads(path.read_text(encoding="utf-8-sig"))
+    return json.loads((REFERENCE / relative).read_text(encoding="utf-8-sig"))
 
 
 @pytest.fixture
 def real_example() -> Callable[[str], Any]:
-    """real_example("real/....json"): a reference file from shared/ado beside the repository."""
+    """real_example("real/....json"): a file of tests/reference/."""
     return _real_example
 
 

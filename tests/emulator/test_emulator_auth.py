@@ -1,4 +1,4 @@
-"""Authentication and scope answers of the emulator (facts 1, 3, 4)."""
+"""Authentication and scope answers of the emulator (docs/azure-devops-behaviours.md §1, 3, 4)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,18 @@ def test_unknown_token_without_suppress_gets_the_203_sign_in_page(http_for, org_
         assert response.status_code == HTTPStatus.NON_AUTHORITATIVE_INFORMATION
         assert response.headers["Content-Type"].startswith("text/html")
         assert "Sign in" in response.text
+
+
+def test_server_answers_a_bad_token_with_basic_and_ntlm_never_the_sign_in_page(ado, http_for, svc_identity):
+    ado.add_org("DefaultCollection", kind="server", collection_path="tfs/DefaultCollection")
+    url = ado.org_url("DefaultCollection")
+    for suppress in (False, True):
+        response = connection_data(http_for("nosuchtoken", suppress=suppress), url)
+        assert response.status_code == HTTPStatus.UNAUTHORIZED
+        assert response.content == b""
+        challenges = response.raw.headers.getlist("WWW-Authenticate")
+        assert challenges[0].startswith("Basic realm=")
+        assert challenges[1] == "NTLM"
 
 
 def test_unknown_token_without_suppress_on_patch_is_401_tf400813(http_for, org_url, patch_body):
@@ -176,7 +188,8 @@ def test_work_read_scope_cannot_patch_but_can_read(ado, http_for, alice_identity
     )
     assert patch.status_code == HTTPStatus.UNAUTHORIZED
     assert http.get(f"{org_url}/_apis/wit/workitems/1", params=V71).status_code == HTTPStatus.OK
-    # vso.work inherits vso.profile through vso.hooks_write (facts 4.2): it can list projects.
+    # vso.work inherits vso.profile through vso.hooks_write (docs/azure-devops-behaviours.md §4.2): it can list
+    # projects.
     assert http.get(f"{org_url}/_apis/projects", params=V71).status_code == HTTPStatus.OK
 
 

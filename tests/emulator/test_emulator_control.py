@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import ado_emulator
+from ado_emulator import demo_identities
 
 PREVIEW = {"api-version": "7.1-preview.1"}
 DEMO_SCOPES = "vso.memberentitlementmanagement vso.project_manage vso.tokenadministration vso.tokens vso.work_full"
@@ -45,9 +46,10 @@ def test_demo_lists_the_org_and_the_three_identities(control, ado):
     assert body == ado.demo_info()
 
 
-def test_demo_pats_are_the_fixed_strings_of_demo_json(ado):
+def test_demo_pats_are_the_fixed_strings_of_the_demo_identities(ado):
+    assert [p.token for p in demo_identities.PEOPLE] == [p["pat"] for p in ado.demo_info()["identities"]]
     demo = json.loads((Path(ado_emulator.__file__).parent / "demo.json").read_text(encoding="utf-8"))
-    assert [i["pat"]["token"] for i in demo["identities"]] == [p["pat"] for p in ado.demo_info()["identities"]]
+    assert "identities" not in demo
     assert len(demo["work_items"]) >= 30
     assert {i["type"] for i in demo["work_items"]} >= {"Product Backlog Item", "Bug", "Task", "Feature"}
 
@@ -170,3 +172,26 @@ def test_issue_pat_defaults(ado, alice_identity):
 def test_naive_datetimes_are_refused(ado, alice_identity):
     with pytest.raises(ValueError, match="timezone-aware"):
         ado.issue_pat(alice_identity, valid_to=datetime(2030, 1, 1))  # noqa: DTZ001 - the point of the test
+
+
+def test_many_work_items_are_created_at_once_by_the_control_api(control, ado):
+    response = control(
+        "POST",
+        "workitems/fabrikam",
+        json={
+            "project": "Fabrikam Fiber",
+            "count": 500,
+            "type": "Bug",
+            "title": "Bulk {n}",
+            "email": "bob@fabrikam.example",
+        },
+    )
+    assert response.status_code == HTTPStatus.OK
+    body = response.json()
+    assert body["count"] == 500
+    last = ado.work_item("fabrikam", body["last_id"])
+    assert last["fields"]["System.Title"] == "Bulk 499"
+    assert last["fields"]["System.WorkItemType"] == "Bug"
+    assert last["fields"]["System.State"] == "New"
+    assert last["fields"]["System.CreatedBy"]["uniqueName"] == "bob@fabrikam.example"
+    assert body["last_id"] - body["first_id"] == 499

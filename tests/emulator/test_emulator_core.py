@@ -42,7 +42,7 @@ def test_connection_data_keys_match_the_real_response(alice_http, org_url, alice
     body = response.json()
     assert set(body) == set(real)
     assert set(body["locationServiceData"]) == set(real["locationServiceData"])
-    # customDisplayName only exists when the user set one (facts 2.1).
+    # customDisplayName only exists when the user set one (docs/azure-devops-behaviours.md §2.1).
     assert set(body["authenticatedUser"]) == set(real["authenticatedUser"]) - {"customDisplayName"}
     user = body["authenticatedUser"]
     assert user["id"] == alice_identity.id
@@ -114,7 +114,17 @@ def test_options_lists_the_resource_locations_the_app_uses(alice_http, org_url, 
         assert location == real[key]
 
 
-def test_server_kind_serves_everything_on_the_collection_url(ado, http_for, svc_identity):
+def test_options_of_one_area_lists_that_areas_locations(alice_http, ado, org_url):
+    wit = alice_http.options(f"{org_url}/_apis/wit").json()["value"]
+    location = alice_http.options(f"{org_url}/_apis/Location").json()["value"]
+    tokens = alice_http.options(f"{ado.base_url}/_vssps/fabrikam/_apis/TokenAdmin").json()["value"]
+    assert {v["area"] for v in wit} == {"wit"}
+    assert "72c7ddf8-2cdc-4f60-90cd-ab71c14a399b" in {v["id"] for v in wit}
+    assert {v["resourceName"] for v in location} == {"ConnectionData", "ResourceAreas"}
+    assert {v["area"] for v in tokens} == {"TokenAdmin"}
+
+
+def test_server_kind_serves_its_areas_on_the_collection_url_without_member_entitlements(ado, http_for, svc_identity):
     ado.add_org("DefaultCollection", kind="server", collection_path="tfs/DefaultCollection")
     ado.add_member(svc_identity, "DefaultCollection")
     token = ado.issue_pat(svc_identity, scopes="app_token", orgs=None)
@@ -128,7 +138,9 @@ def test_server_kind_serves_everything_on_the_collection_url(ado, http_for, svc_
     tokens = http.get(f"{url}/_apis/Token/SessionTokens", params={"api-version": "5.0-preview.1"})
     assert tokens.status_code == HTTPStatus.OK
     entitlements = http.get(f"{url}/_apis/userentitlements", params={"api-version": "7.1"})
-    assert entitlements.status_code == HTTPStatus.OK
+    assert entitlements.status_code == HTTPStatus.NOT_FOUND
+    locations = http.options(f"{url}/_apis").json()["value"]
+    assert "MemberEntitlementManagement" not in {location["area"] for location in locations}
 
 
 def test_routes_ignore_case(alice_http, org_url):
@@ -150,6 +162,19 @@ def test_projects_list_pages_with_top_and_skip(alice_http, ado, org_url):
     assert first["count"] == 1
     assert [first["value"][0]["name"], second["value"][0]["name"]] == ["Another Project", "Fabrikam Fiber"]
     assert set(first["value"][0]) >= {"id", "name", "url", "state", "revision", "visibility", "lastUpdateTime"}
+
+
+def test_projects_list_pages_by_100_with_continuation_tokens(alice_http, ado, org_url):
+    for n in range(149):
+        ado.add_project("fabrikam", f"Project {n:03d}")
+    first = alice_http.get(f"{org_url}/_apis/projects", params=V71)
+    token = first.headers["x-ms-continuationtoken"]
+    second = alice_http.get(f"{org_url}/_apis/projects", params={**V71, "continuationToken": token})
+    assert first.json()["count"] == 100
+    assert second.json()["count"] == 50
+    assert "x-ms-continuationtoken" not in second.headers
+    names = [p["name"] for p in first.json()["value"] + second.json()["value"]]
+    assert len(set(names)) == 150
 
 
 def test_project_is_found_by_encoded_name_and_by_id(alice_http, org_url):
@@ -184,6 +209,20 @@ def test_deleting_a_real_project_queues_an_operation_and_removes_nothing(alice_h
     assert alice_http.get(f"{org_url}/_apis/projects/{project_id}", params=V71).status_code == HTTPStatus.OK
 
 
+def test_deleting_a_project_needs_a_project_administrator(ado, http_for, org_url, svc_identity):
+    dave = ado.add_identity(display_name="Dave", email="dave@fabrikam.example")
+    dave_http = http_for(ado.issue_pat(dave, scopes="vso.project_manage"))
+    project_id = ado.state.find_project(ado.state.org_data("fabrikam"), "Fabrikam Fiber").id
+    refused = dave_http.delete(f"{org_url}/_apis/projects/{project_id}", params=V71)
+    nil = dave_http.delete(f"{org_url}/_apis/projects/{NIL}", params=V71)
+    ado.set_project_admin(dave, "Fabrikam Fiber")
+    allowed = dave_http.delete(f"{org_url}/_apis/projects/{project_id}", params=V71)
+    assert refused.status_code == HTTPStatus.FORBIDDEN
+    assert refused.json()["typeKey"] == "AccessCheckException"
+    assert nil.status_code == HTTPStatus.NOT_FOUND
+    assert allowed.status_code == HTTPStatus.ACCEPTED
+
+
 def test_teams_of_a_project(alice_http, org_url, real_example):
     project_id = alice_http.get(f"{org_url}/_apis/projects/Fabrikam%20Fiber", params=V71).json()["id"]
     response = alice_http.get(f"{org_url}/_apis/projects/{project_id}/teams", params=V71)
@@ -202,17 +241,22 @@ def test_user_entitlements_list_members_and_page(alice_http, ado):
     assert first["continuationToken"]
     rest = alice_http.get(url, params={**V71, "$top": "2", "continuationToken": first["continuationToken"]}).json()
     assert len(rest["members"]) == 1
-    assert rest["continuationToken"] is None
+    assert rest["continuationToken"] == ""
+    assert rest["items"] == rest["members"]
     emails = {m["user"]["mailAddress"] for m in first["members"] + rest["members"]}
     assert emails == {"alice@fabrikam.example", "bob@fabrikam.example", "almlink-svc@fabrikam.example"}
     assert set(first["members"][0]) >= {"id", "user", "accessLevel", "projectEntitlements", "extensions"}
 
 
-def test_user_entitlements_list_key_is_configurable(alice_http, ado):
-    ado.configure(user_entitlements_list_key="items")
-    body = alice_http.get(f"{ado.base_url}/_vsaex/fabrikam/_apis/userentitlements", params=V71).json()
-    assert "items" in body
-    assert "members" not in body
+def test_one_user_entitlement_by_id(alice_http, ado, bob_identity):
+    url = f"{ado.base_url}/_vsaex/fabrikam/_apis/userentitlements"
+    bob = alice_http.get(f"{url}/{bob_identity.id}", params=V71)
+    nobody = alice_http.get(f"{url}/00000000-0000-0000-0000-000000000001", params=V71)
+    locations = alice_http.options(f"{ado.base_url}/_vsaex/fabrikam/_apis").json()["value"]
+    assert bob.status_code == HTTPStatus.OK
+    assert bob.json()["user"]["mailAddress"] == "bob@fabrikam.example"
+    assert nobody.status_code == HTTPStatus.NOT_FOUND
+    assert "8480c6eb-ce60-47e9-88df-eca3c801638b" in {location["id"] for location in locations}
 
 
 def test_session_tokens_list_all_of_the_callers_pats_without_the_secret(alice_http, ado, alice_identity):
@@ -235,7 +279,7 @@ def test_session_tokens_list_all_of_the_callers_pats_without_the_secret(alice_ht
     assert {"validFrom", "validTo", "authorizationId", "userId"} <= set(almlink)
 
 
-def test_session_tokens_active_filter_hides_revoked_and_expired(alice_http, ado, alice_identity):
+def test_session_tokens_list_revoked_and_expired_whatever_the_display_filter(alice_http, ado, alice_identity):
     revoked = ado.issue_pat(alice_identity, display_name="revoked")
     expired = ado.issue_pat(alice_identity, display_name="expired")
     ado.revoke_pat(revoked)
@@ -243,25 +287,43 @@ def test_session_tokens_active_filter_hides_revoked_and_expired(alice_http, ado,
     url = f"{ado.base_url}/_vssps/fabrikam/_apis/Token/SessionTokens"
     active = alice_http.get(url, params={"displayFilterOption": "1", "api-version": "5.0-preview.1"}).json()
     everything = alice_http.get(url, params={"api-version": "5.0-preview.1"}).json()
-    assert [t["displayName"] for t in active["value"]] == ["almlink"]
-    assert {t["displayName"] for t in everything["value"]} == {"almlink", "revoked", "expired"}
-    assert next(t for t in everything["value"] if t["displayName"] == "revoked")["isValid"] is False
+    assert active == everything
+    assert {t["displayName"] for t in active["value"]} == {"almlink", "revoked", "expired"}
+    by_name = {t["displayName"]: t for t in active["value"]}
+    assert by_name["revoked"]["isValid"] is False
+    assert by_name["expired"]["isValid"] is True  # as in the official example: expiry shows only in validTo
 
 
-def test_session_tokens_with_paging_parameters_use_the_session_tokens_envelope(alice_http, ado):
-    response = alice_http.get(
-        f"{ado.base_url}/_vssps/fabrikam/_apis/Token/SessionTokens",
-        params={
-            "displayFilterOption": "1",
-            "createdByOption": "3",
-            "sortByOption": "3",
-            "isSortAscending": "false",
-            "startRowNumber": "1",
-            "pageSize": "100",
-            "api-version": "5.0-preview.1",
-        },
-    )
-    assert [t["displayName"] for t in response.json()["sessionTokens"]] == ["almlink"]
+PAGING = {
+    "displayFilterOption": "1",
+    "createdByOption": "3",
+    "sortByOption": "3",
+    "isSortAscending": "true",
+    "startRowNumber": "1",
+    "pageSize": "2",
+    "pageRequestTimeStamp": "Mon, 30 Nov 2026 08:00:00 GMT",
+    "api-version": "5.0-preview.1",
+}
+
+
+def test_paged_session_tokens_answer_next_row_number_and_session_tokens(alice_http, ado, alice_identity):
+    ado.issue_pat(alice_identity, display_name="second")
+    ado.issue_pat(alice_identity, display_name="third")
+    url = f"{ado.base_url}/_vssps/fabrikam/_apis/Token/SessionTokens"
+    first = alice_http.get(url, params=PAGING).json()
+    second = alice_http.get(url, params={**PAGING, "startRowNumber": str(first["nextRowNumber"])}).json()
+    assert set(first) == {"nextRowNumber", "sessionTokens"}
+    assert [t["displayName"] for t in first["sessionTokens"]] == ["almlink", "second"]
+    assert first["nextRowNumber"] == 3
+    assert [t["displayName"] for t in second["sessionTokens"]] == ["third"]
+
+
+def test_paged_session_tokens_need_every_paging_parameter(alice_http, ado):
+    url = f"{ado.base_url}/_vssps/fabrikam/_apis/Token/SessionTokens"
+    partial = {k: v for k, v in PAGING.items() if k != "pageRequestTimeStamp"}
+    response = alice_http.get(url, params=partial)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "pageRequestTimeStamp" in response.json()["message"]
 
 
 def test_token_admin_lists_a_users_pats_like_the_official_example(alice_http, ado, bob_identity, real_example):
@@ -276,6 +338,18 @@ def test_token_admin_lists_a_users_pats_like_the_official_example(alice_http, ad
     assert set(body) == set(expected)
     assert set(body["value"][0]) == set(expected["value"][0])
     assert body["value"][0]["userId"] == bob_identity.id
+
+
+def test_token_admin_is_for_organization_administrators_only(ado, http_for, bob_identity):
+    dave = ado.add_identity(display_name="Dave", email="dave@fabrikam.example")
+    dave_http = http_for(ado.issue_pat(dave, scopes="vso.tokenadministration"))
+    url = f"{ado.base_url}/_vssps/fabrikam/_apis/tokenadmin/personalaccesstokens/{bob_identity.subject_descriptor}"
+    refused = dave_http.get(url, params=V71)
+    ado.set_org_admin(dave)
+    allowed = dave_http.get(url, params=V71)
+    assert refused.status_code == HTTPStatus.FORBIDDEN
+    assert refused.json()["message"].startswith("Access Denied: Dave needs the following permission(s)")
+    assert allowed.status_code == HTTPStatus.OK
 
 
 def test_token_admin_pages_with_a_continuation_token(alice_http, ado, bob_identity):

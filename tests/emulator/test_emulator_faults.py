@@ -169,3 +169,12 @@ def test_parallel_slow_requests_overlap(ado, http_for, alice_pat, org_url):
     assert first.started < second.ended
     assert second.started < first.ended
     assert first.ended - first.started >= 0.3
+
+
+def test_throttled_answer_names_the_framework_class(ado, alice_http, org_url):
+    ado.set_fault("throttle", count=1)
+    body = connection_data(alice_http, org_url).json()
+    assert body["typeKey"] == "RequestBlockedException"
+    assert body["typeName"] == (
+        "Microsoft.TeamFoundation.Framework.Server.RequestBlockedException, Microsoft.TeamFoundation.Framework.Server"
+    )

@@ -1,4 +1,4 @@
-"""api-version handling (facts 7)."""
+"""api-version handling (docs/azure-devops-behaviours.md §7)."""
 
 from __future__ import annotations
 
@@ -102,6 +102,7 @@ def test_released_resource_refuses_a_newer_plain_version_but_takes_its_preview(a
 def test_malformed_version_is_400(alice_http, org_url):
     response = alice_http.get(f"{org_url}/_apis/projects", params={"api-version": "latest"})
     assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["typeKey"] == "VssInvalidApiResourceVersionException"
 
 
 def test_errors_do_not_echo_a_version(alice_http, org_url):

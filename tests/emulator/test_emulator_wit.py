@@ -1,4 +1,4 @@
-"""Work item tracking: reads, WIQL, create, update, delete (facts 5)."""
+"""Work item tracking: reads, WIQL, create, update, delete (docs/azure-devops-behaviours.md §5)."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_201_ids_are_refused_and_200_are_fine(alice_http, org_url):
     too_many = alice_http.get(url, params={**V71, "ids": ",".join(str(i) for i in range(1, 202))})
     most = alice_http.get(url, params={**V71, "ids": ",".join(str(i) for i in range(1, 201)), "errorPolicy": "Omit"})
     assert too_many.status_code == HTTPStatus.BAD_REQUEST
-    assert too_many.json()["$id"] == "1"
+    assert too_many.json()["message"] == "VS403474: You requested 201 work items which exceeds the limit of 200."
     assert most.status_code == HTTPStatus.OK
     assert most.json()["count"] == 200
 
@@ -214,6 +214,27 @@ def test_wiql_me_and_assigned_to_match_the_caller(alice_http, org_url, ado):
         )
 
 
+def test_wiql_over_twenty_thousand_results_needs_a_smaller_top(ado, alice_http, org_url, svc_identity):
+    ado.add_project("fabrikam", "Huge")
+    ado.add_many_work_items("fabrikam", "Huge", 20_001, title="Item {n}", by=svc_identity)
+    query = "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = 'Huge'"
+    refused = wiql(alice_http, org_url, query)
+    too_large_top = wiql(alice_http, org_url, query, **{"$top": "20001"})
+    capped = wiql(alice_http, org_url, query, **{"$top": "20000"})
+    assert refused.status_code == too_large_top.status_code == HTTPStatus.BAD_REQUEST
+    assert refused.json()["message"] == (
+        "VS402337: The number of work items returned exceeds the size limit of 20000. "
+        "Change the query to return fewer items."
+    )
+    assert capped.status_code == HTTPStatus.OK
+    assert len(capped.json()["workItems"]) == 20_000
+
+
+def test_wiql_top_zero_is_refused(alice_http, org_url):
+    response = wiql(alice_http, org_url, "SELECT [System.Id] FROM WorkItems", **{"$top": "0"})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+
+
 def test_wiql_on_the_team_route(alice_http, project_url):
     team = wiql(alice_http, f"{project_url}/Fabrikam%20Fiber%20Team", "SELECT [System.Id] FROM WorkItems")
     nope = wiql(alice_http, f"{project_url}/No%20Such%20Team", "SELECT [System.Id] FROM WorkItems")
@@ -297,6 +318,7 @@ def test_validate_only_create_saves_nothing_and_uses_no_id(ado, alice_http, proj
     after = new_task(ado, svc_identity)
     assert response.status_code == HTTPStatus.OK
     assert response.json()["fields"]["System.Title"] == "probe"
+    assert "id" not in response.json()
     assert after == before + 1
 
 
@@ -321,13 +343,17 @@ def test_create_of_an_unknown_type_is_404(alice_http, project_url, patch_body):
     assert response.json()["message"].startswith("VS402323: Work item type Spaceship does not exist")
 
 
-def test_create_with_plain_json_content_type_is_415(alice_http, project_url):
+def test_create_with_plain_json_content_type_is_400(alice_http, project_url):
     response = alice_http.post(
         f"{project_url}/_apis/wit/workitems/$Task",
         params=V71,
         json=[{"op": "add", "path": "/fields/System.Title", "value": "x"}],
     )
-    assert response.status_code == HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["typeName"] == (
+        "Microsoft.VisualStudio.Services.WebApi.VssRequestContentTypeNotSupportedException, "
+        "Microsoft.VisualStudio.Services.WebApi"
+    )
 
 
 # --- update ----------------------------------------------------------------------------------------------
@@ -489,7 +515,8 @@ def test_delete_moves_the_item_to_the_recycle_bin(alice_http, project_url, org_u
 
 def test_destroy_removes_the_item_for_good(ado, alice_http, project_url):
     response = alice_http.delete(f"{project_url}/_apis/wit/workitems/3", params={**V71, "destroy": "true"})
-    assert response.status_code == HTTPStatus.OK
+    assert response.status_code == HTTPStatus.NO_CONTENT
+    assert response.content == b""
     assert alice_http.get(f"{project_url}/_apis/wit/recyclebin/3", params=V71).status_code == HTTPStatus.NOT_FOUND
     with pytest.raises(KeyError):
         ado.work_item_revisions("fabrikam", 3)
@@ -532,3 +559,64 @@ def test_add_work_items_returns_new_ids(ado, svc_identity, bob_identity):
 def test_add_work_item_refuses_a_bad_state(ado, svc_identity):
     with pytest.raises(ValueError, match="TF401320"):
         new_task(ado, svc_identity, state="Committed")
+
+
+# --- work item types and their states --------------------------------------------------------------------
+
+
+def test_type_states_have_the_keys_of_the_official_example(alice_http, project_url, real_example):
+    response = alice_http.get(f"{project_url}/_apis/wit/workitemtypes/Task/states", params=V71)
+    example = real_example("examples/wit/7.1/workItemTypeStates/GET__workitem_type_states.json")
+    expected = example["responses"]["200"]["body"]
+    assert response.status_code == HTTPStatus.OK
+    body = response.json()
+    assert set(body) == set(expected)
+    assert set(body["value"][0]) == set(expected["value"][0])
+    assert [s["name"] for s in body["value"]] == ["To Do", "In Progress", "Done", "Removed"]
+
+
+def test_agile_project_has_agile_types_and_states(ado, alice_http, org_url, alice_identity, patch_body):
+    ado.add_project("fabrikam", "Agile Project", process="Agile")
+    url = f"{org_url}/Agile%20Project"
+    bug = alice_http.get(f"{url}/_apis/wit/workitemtypes/Bug/states", params=V71).json()
+    story = alice_http.get(f"{url}/_apis/wit/workitemtypes/User%20Story/states", params=V71)
+    scrum_only = alice_http.get(f"{url}/_apis/wit/workitemtypes/Product%20Backlog%20Item/states", params=V71)
+    assert [(s["name"], s["category"]) for s in bug["value"]] == [
+        ("New", "Proposed"), ("Active", "InProgress"), ("Resolved", "Resolved"), ("Closed", "Completed")
+    ]
+    assert story.status_code == HTTPStatus.OK
+    assert scrum_only.status_code == HTTPStatus.NOT_FOUND
+    assert scrum_only.json()["message"].startswith("VS402323:")
+    created = alice_http.post(
+        f"{url}/_apis/wit/workitems/$Task",
+        params=V71,
+        **patch_body({"op": "add", "path": "/fields/System.Title", "value": "An Agile task"}),
+    ).json()
+    assert created["fields"]["System.State"] == "New"
+    refused = alice_http.patch(
+        f"{org_url}/_apis/wit/workitems/{created['id']}",
+        params=V71,
+        **patch_body({"op": "add", "path": "/fields/System.State", "value": "Done"}),
+    )
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
+
+
+def test_enums_are_accepted_as_numbers(alice_http, org_url):
+    url = f"{org_url}/_apis/wit/workitems"
+    omitted = alice_http.get(url, params={**V71, "ids": "1,999", "errorPolicy": "2"})
+    expanded = alice_http.get(url, params={**V71, "ids": "1", "$expand": "4"})
+    assert omitted.status_code == HTTPStatus.OK
+    assert omitted.json()["value"][1] is None
+    assert "System.Rev" in expanded.json()["value"][0]["fields"]
+
+
+def test_failed_rev_test_and_argument_errors_carry_the_real_type_names(alice_http, org_url, patch_body):
+    stale = alice_http.patch(
+        f"{org_url}/_apis/wit/workitems/1", params=V71, **patch_body({"op": "test", "path": "/rev", "value": 99})
+    )
+    bad_ids = alice_http.get(f"{org_url}/_apis/wit/workitems", params={**V71, "ids": "x"})
+    assert stale.json()["typeName"] == (
+        "Microsoft.VisualStudio.Services.WebApi.Patch.TestPatchOperationFailedException, "
+        "Microsoft.VisualStudio.Services.WebApi"
+    )
+    assert bad_ids.json()["typeName"] == "System.ArgumentException, mscorlib"

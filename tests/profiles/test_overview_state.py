@@ -87,7 +87,7 @@ CASES = {
 }
 
 
-def _store(fields: dict, email: str, *, token: str = "t" * 52) -> AlmCredential:
+def _store(fields: dict, email: str, *, token: str | None = "t" * 52) -> AlmCredential:
     from django.contrib.auth import get_user_model
 
     connection = AlmConnection.objects.first() or AlmConnection.objects.create(
@@ -166,3 +166,24 @@ def test_person_without_a_credential_is_missing_in_both():
     assert rows == {"carol": State.WORKING, "dave": State.MISSING}
     assert str(credential_state(None, now=NOW).state) == State.MISSING
     assert credential.pk
+
+
+@pytest.mark.django_db
+def test_sign_in_without_a_token_is_readable_in_both():
+    credential = _store({}, EMAIL, token=None)
+    assert _both(credential) == (State.WORKING, State.WORKING)
+
+
+@pytest.mark.django_db
+def test_token_of_the_previous_key_reads_during_a_rotation_in_both(settings):
+    current = settings.ALM_ENCRYPTION_KEY
+    settings.ALM_ENCRYPTION_KEY = OTHER_KEY
+    credential = _store({}, EMAIL)
+    settings.ALM_ENCRYPTION_KEY, settings.ALM_ENCRYPTION_KEY_OLD = current, OTHER_KEY
+    assert _both(credential) == (State.WORKING, State.WORKING)
+    assert note_token_keys() == 0  # its note names a reading key already
+    settings.ALM_ENCRYPTION_KEY_OLD = ""
+    assert _both(credential) == (State.UNREADABLE, State.UNREADABLE)
+    assert note_token_keys() == 1  # checked once under the new set of keys, then noted
+    assert note_token_keys() == 0
+    assert _both(credential) == (State.UNREADABLE, State.UNREADABLE)

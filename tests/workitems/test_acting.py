@@ -147,6 +147,23 @@ def test_stale_revision_reports_conflict_and_shows_current_values(alice_client, 
     assert AuditRecord.objects.get().outcome == "conflict"
 
 
+def test_revision_mismatch_409_is_a_conflict_like_412(alice_client, alice_credential, ado):
+    item_id = _first_item(ado)
+    before = _current(ado, item_id)
+    ado.set_fault("status", status=409, method="PATCH", count=1)
+    response = _edit(
+        alice_client,
+        item_id,
+        title="Saved at the same moment",
+        state=before["fields"]["System.State"],
+        rev=before["rev"],
+    )
+    assert "changed in Azure DevOps meanwhile" in response.content.decode()
+    assert _current(ado, item_id)["rev"] == before["rev"]
+    assert AuditRecord.objects.get().outcome == "conflict"
+    assert AlmCredential.objects.get().status == AlmCredential.Status.WORKING
+
+
 def test_delete_moves_to_recycle_bin_as_the_user(alice_client, alice_credential, ado):
     item_id = _first_item(ado)
     fields = ado.work_item("fabrikam", item_id)["fields"]
@@ -208,3 +225,28 @@ def test_throttled_read_is_retried_once_after_retry_after(alice_client, alice_cr
     assert response.status_code == HTTPStatus.OK
     assert "31 work items" in text_of(response.content.decode())
     assert [r.status for r in ado.requests if r.path.endswith("/wiql")] == [429, 200]
+
+
+def test_agile_project_shows_agile_states_in_the_edit_form(alice_client, alice_credential, ado, connection):
+    ado.add_project("fabrikam", "Agile Project", process="Agile")
+    bob = ado.state.identity_by_email("bob@fabrikam.example")
+    item_id = ado.add_work_item("fabrikam", "Agile Project", type="Bug", title="An Agile bug", by=bob)
+    connection.default_project = "Agile Project"
+    connection.save()
+    ado.clear_requests()
+
+    html = alice_client.get(reverse("work_item_edit", args=[item_id])).content.decode()
+    alice_client.get(reverse("work_item_edit", args=[item_id]))
+
+    options = re.findall(r'<option value="([^"]*)"', html[html.index('name="state"') :].split("</select>")[0])
+    assert options == ["New", "Active", "Resolved", "Closed"]
+    reads = [r for r in ado.requests if r.path.endswith("/_apis/wit/workitemtypes/Bug/states")]
+    assert len(reads) == 1  # remembered for the connection
+
+
+def test_scrum_task_offers_the_states_azure_devops_lists(alice_client, alice_credential, ado):
+    types = {i: ado.work_item("fabrikam", i)["fields"]["System.WorkItemType"] for i in demo_item_ids(ado)}
+    task = next(i for i, name in types.items() if name == "Task")
+    html = alice_client.get(reverse("work_item_edit", args=[task])).content.decode()
+    options = re.findall(r'<option value="([^"]*)"', html[html.index('name="state"') :].split("</select>")[0])
+    assert options == ["To Do", "In Progress", "Done", "Removed"]

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('alm', '0003_service_token_origin'),
-        ('profiles', '0002_credential_origin_and_foreign'),
+        ('profiles', '0003_entra_sign_in'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
