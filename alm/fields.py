@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import pickle
 from typing import Any
 
@@ -71,6 +73,13 @@ def decrypt_with(ciphertext: bytes, key: str) -> Any:
 def reading_keys() -> tuple[str, ...]:
     """The keys a stored token is read with: the current one, then during a rotation the previous one."""
     return tuple(key for key in (settings.ALM_ENCRYPTION_KEY, settings.ALM_ENCRYPTION_KEY_OLD) if key)
+
+
+def key_id(key: str | None = None, salt: str | None = None) -> str:
+    """A short fingerprint of the working keys (never the key itself): which key a stored token was
+    encrypted with, so that "this token is unreadable" can be answered in SQL (profiles.state)."""
+    keys = derive_keys(key or settings.ALM_ENCRYPTION_KEY, salt or settings.ALM_ENCRYPTION_SALT)
+    return hmac.new(keys.signing_key, b"almlink-key-id", hashlib.sha256).hexdigest()[:16]
 
 
 class EncryptedTokenField(EncryptedMixin, models.TextField):

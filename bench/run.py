@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import Any
 
-from bench import inprocess
+from bench import admin_overview, inprocess
 from bench.load import Round, ensure_wrk, fetch, median_ratio, sign_in, wrk
 from bench.report import Metric, table, write_results
 from bench.stack import OUT_DIR, WORKERS, BenchError, Stack
@@ -24,8 +24,8 @@ PAGES = ("floor", "alice", "bob")
 BANNER_MARK = 'id="alm-banner"'
 
 BUDGETS = {
-    "banner_page_latency_ratio": 1.3,
-    "banner_page_rps_ratio": 1.3,
+    "banner_page_latency_ratio": 1.5,  # /profile/ ÷ the floor page: an alarm, not a design driver
+    "banner_page_rps_ratio": 1.5,
     "banner_extra_queries": 1,
     "test_connection_ratio_to_one_call": 1.5,
     "work_items_1000_ado_requests": 6,
@@ -87,7 +87,10 @@ def _run(stack: Stack, started: float) -> int:
     rss = stack.workers_peak_rss_mb()
     peak_rss = max(rss.values())
 
-    metrics = _metrics(loads, queries, splits, check, items, encryption, peak_rss)
+    _step("admin overview at 1,000 then 50,000 people: first page, queries, CSV memory")
+    overview = admin_overview.measure(base, stack.password)
+
+    metrics = _metrics(loads, queries, splits, check, items, encryption, peak_rss) + admin_overview.metrics(overview)
     elapsed = time.monotonic() - started
     details: dict[str, Any] = {
         "pages": {
@@ -121,6 +124,7 @@ def _run(stack: Stack, started: float) -> int:
             "rounds": inprocess.CREDENTIAL_ROUNDS,
         },
         "worker_peak_rss_mb": {str(pid): round(mb, 1) for pid, mb in rss.items()},
+        "admin_overview": overview.details(),
         "load": f"wrk over keep-alive, {ROUNDS} rounds x ({RUN_SECONDS:g} s -t2 -c8 + {RUN_SECONDS:g} s -c1) per page",
         "server": f"gunicorn config.wsgi, {WORKERS} workers (gthread, 1 thread, --reuse-port)",
         "elapsed_s": round(elapsed, 1),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from alm.fields import EncryptedTokenField, is_unreadable
+from alm.fields import EncryptedTokenField, is_unreadable, key_id
 
 
 class AlmCredential(models.Model):
@@ -29,6 +31,9 @@ class AlmCredential(models.Model):
     # Encrypted at rest (django-cryptography, key ALM_ENCRYPTION_KEY). Never rendered, never logged.
     # Null for a Microsoft sign-in, whose (encrypted) MSAL cache is in EntraSignIn instead.
     token = EncryptedTokenField(null=True)
+    # Which key the token was encrypted with (alm.fields.key_id; "!" + id: checked, no reading key reads
+    # it), so lists can tell unreadable tokens in SQL without decrypting them (profiles.state).
+    token_key = models.CharField(max_length=20, blank=True, editable=False)
 
     # What Azure DevOps told us about the token; nothing here is derived from the token itself.
     ado_id = models.CharField("Azure DevOps identity id", max_length=64, blank=True)
@@ -68,6 +73,13 @@ class AlmCredential(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "connection"], name="one_credential_per_user_and_connection")
         ]
+        # The admin list filters by status and connection and shows the newest first.
+        indexes = [
+            models.Index(fields=["status", "-id"], name="credential_status_idx"),
+            models.Index(fields=["connection", "-id"], name="credential_connection_idx"),
+            # Lists look for tokens whose key note is not the current key's (profiles.state.note_token_keys).
+            models.Index(fields=["token_key"], name="credential_token_key_idx"),
+        ]
         verbose_name = "ALM credential"
 
     def __str__(self) -> str:
@@ -75,6 +87,16 @@ class AlmCredential(models.Model):
 
     def __repr__(self) -> str:
         return f"<AlmCredential id={self.pk} user={self.user_id} connection={self.connection_id} status={self.status}>"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A token written now is encrypted with the current key: note which. An unreadable one is
+        # written back as the ciphertext it was, so its note stays as it was too.
+        update_fields = kwargs.get("update_fields")
+        if (update_fields is None or "token" in update_fields) and not is_unreadable(self.token):
+            self.token_key = key_id()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "token_key"}
+        super().save(*args, **kwargs)
 
     @property
     def is_unreadable(self) -> bool:
@@ -105,6 +127,11 @@ class TokenNotice(models.Model):
             models.UniqueConstraint(
                 fields=["connection", "subject", "event", "token_saved_at"], name="one_notice_per_token_event"
             )
+        ]
+        # The admin list filters by event and connection and shows the newest first.
+        indexes = [
+            models.Index(fields=["event", "-id"], name="notice_event_idx"),
+            models.Index(fields=["connection", "-id"], name="notice_connection_idx"),
         ]
 
     def __str__(self) -> str:

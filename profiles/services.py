@@ -18,6 +18,7 @@ from alm.services import check_token
 from profiles import entra
 from profiles.limits import spend
 from profiles.models import AlmCredential
+from profiles.overview import counts_changed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -256,6 +257,7 @@ def _write_back(credential: AlmCredential, fields: Sequence[str]) -> None:
     AlmCredential.objects.filter(pk=credential.pk, saved_at=credential.saved_at).update(
         **{name: getattr(credential, name) for name in fields}
     )
+    counts_changed()  # an update() sends no signal
 
 
 @sensitive_variables("token")

@@ -7,14 +7,19 @@ connection (callers `select_related` them), no call to Azure DevOps.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db.models import BinaryField, Case, CharField, ExpressionWrapper, F, Func, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, Ord
+from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThanOrEqual
 from django.utils import timezone
 
-from alm.fields import is_unreadable
-from alm.token_state import State, TokenFacts, TokenState, same_address, token_state
+from alm.fields import decrypt_with, is_unreadable, key_id, reading_keys
+from alm.token_state import EXPIRING_WITHIN, State, TokenFacts, TokenState, same_address, token_state
 from profiles.models import AlmCredential
 
 if TYPE_CHECKING:
@@ -89,3 +94,175 @@ def label(state: TokenState) -> str:
 
 def tone(state: TokenState) -> str:
     return TONES.get(state.state, "bad")
+
+
+# --- The same state in SQL, for lists of thousands -------------------------------------------------------
+#
+# `state_expression` is `credential_state` written as one SQL CASE over the same stored facts, in the same
+# order as `alm.token_state.token_state`, with its thresholds; tests/profiles/test_overview_state.py holds
+# the two to agreement, state by state and boundary by boundary, on SQLite and PostgreSQL.
+#
+# Readability is the one fact SQL cannot see: it means "a reading key (the current one, or during a
+# rotation the previous one: alm.fields.reading_keys) decrypts it". Decrypting every token to count states
+# is what made the overview grow with every person, so each credential notes which key its token was
+# written with (`AlmCredential.token_key`, set on every save of a token); a token is readable in SQL when
+# that note is a reading key's id (or it has no token: a Microsoft sign-in). Notes written by something
+# else than a save (rows from before the note existed, keys changed in the settings) are brought up to
+# date by `note_token_keys`, which decrypts only the tokens whose note is about none of the reading keys,
+# once per set of keys, and notes "!" + the set's id for the ones no reading key reads. Lists call it
+# before they count.
+
+UNREADABLE_NOTE = "!"
+
+
+# Python's str.strip() and str.lower() as the database has them. SQLite's own lower() knows ASCII only,
+# so there the comparison calls back into Python (only where the raw texts differ: see `_same_text`).
+# PostgreSQL's lower() follows the database's locale: it agrees with Python on ASCII and the usual
+# accented letters; it differs on a few special cases (Turkish dotted I, final sigma), and BTRIM strips
+# ASCII white space only (Python's strip() also Unicode spaces). There `credential_state` is the word.
+def _py_email(value: str | None) -> str | None:
+    return None if value is None else value.strip().lower()
+
+
+def _py_address(value: str | None) -> str | None:
+    return None if value is None else value.rstrip("/").lower()
+
+
+class _Normalized(Func):
+    """One of `user_email`/`owns` (email) or `same_address` (address) normalizations, in SQL."""
+
+    output_field = CharField()
+    arity = 1
+    kinds = {"email": _py_email, "address": _py_address}
+
+    def __init__(self, expression: Any, *, kind: str) -> None:
+        super().__init__(expression)
+        self.kind = kind
+
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> Any:
+        # PostgreSQL. E'' so that \t and the like are the characters, not a backslash and a letter.
+        template = (
+            r"LOWER(BTRIM(%(expressions)s, E' \t\n\r\013\014'))"
+            if self.kind == "email"
+            else "LOWER(RTRIM(%(expressions)s, '/'))"
+        )
+        return super().as_sql(compiler, connection, template=template)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        name = f"almlink_py_{self.kind}"
+        connection.ensure_connection()
+        # SQLite's LOWER() leaves every non-ASCII letter as it is, and TRIM() strips spaces only: a text of
+        # printable ASCII alone (most) is normalized in SQL; any other goes through the Python callback,
+        # registered on each raw connection that compiles this (cheap, idempotent).
+        connection.connection.create_function(name, 1, self.kinds[self.kind], deterministic=True)
+        inner, params = compiler.compile(self.source_expressions[0])
+        native = f"LOWER(TRIM({inner}))" if self.kind == "email" else f"LOWER(RTRIM({inner}, '/'))"
+        return f"(CASE WHEN {inner} GLOB '*[^ -~]*' THEN {name}({inner}) ELSE {native} END)", [*params] * 3
+
+
+def _same_text(a: Any, b: Any, *, kind: str) -> Q:
+    """a and b normalized alike are equal; equal raw texts skip the normalization (most rows)."""
+    return Q(Exact(a, b)) | Q(Exact(_Normalized(a, kind=kind), _Normalized(b, kind=kind)))
+
+
+def readable_notes() -> list[str]:
+    """The key notes of tokens that read now: the reading keys' ids."""
+    return [key_id(key) for key in reading_keys()]
+
+
+def unreadable_note() -> str:
+    """The note of a token that no reading key reads (checked under this set of keys)."""
+    return UNREADABLE_NOTE + hashlib.sha256("|".join(readable_notes()).encode()).hexdigest()[:16]
+
+
+def note_token_keys(*, batch: int = 1000) -> int:
+    """Note on every token whose note is about none of the reading keys which key reads it ("!" + the set's
+    id where none does); the number noted. None is read once every token is noted."""
+    unreadable = unreadable_note()
+    known = sorted({*readable_notes(), unreadable})
+    # "None of the known notes" as the ranges between them: an index search, where a NOT IN would read
+    # the whole table on every overview page.
+    outside = Q(token_key__lt=known[0]) | Q(token_key__gt=known[-1])
+    for low, high in itertools.pairwise(known):
+        outside |= Q(token_key__gt=low, token_key__lt=high)
+    stale = (
+        AlmCredential.objects.filter(outside, token__isnull=False)
+        # The stored bytes as they are: which reading key reads them is the question, so no field decrypts.
+        .annotate(ciphertext=ExpressionWrapper(F("token"), output_field=BinaryField()))
+        .values_list("pk", "token_key", "ciphertext")
+        .order_by()  # in id order, SQLite would rather read the whole table than the index
+    )
+    noted = 0
+    pending: dict[tuple[str, str], list[int]] = {}
+    for pk, was, ciphertext in stale.iterator(chunk_size=batch):
+        note = next((key_id(key) for key in reading_keys() if _reads(ciphertext, key)), unreadable)
+        pending.setdefault((was, note), []).append(pk)
+        noted += 1
+    for (was, note), pks in pending.items():
+        for start in range(0, len(pks), batch):
+            # Only where the note is still the one read: a token saved meanwhile keeps its own.
+            AlmCredential.objects.filter(pk__in=pks[start : start + batch], token_key=was).update(token_key=note)
+    return noted
+
+
+def _reads(ciphertext: bytes, key: str) -> bool:
+    try:
+        decrypt_with(bytes(ciphertext), key)
+    except ValueError:
+        return False
+    return True
+
+
+def state_expression(*, now: datetime, credential: str = "", user: str = "user__", connection_url: Any = None) -> Case:
+    """`credential_state(...).state` as SQL, over a credential reached by the lookup prefix `credential`
+    ("" on an AlmCredential query, "credential__" through a relation) and its user (`user`); `connection_url`
+    is an expression for the connection's URL (default: the credential's own connection)."""
+
+    def f(name: str) -> F:
+        return F(f"{credential}{name}")
+
+    def q(**lookups: Any) -> Q:
+        return Q(**{f"{credential}{name}": value for name, value in lookups.items()})
+
+    status = AlmCredential.Status
+    email = f("ado_email")
+    # Fast and exact: the same raw text whose first character is printable ASCII (not a space), so that
+    # stripped it is not empty. Otherwise the normalized comparison `owns` makes.
+    # Coalesce: the first character of '' is NULL, and a NULL here would make "not owns" NULL too.
+    first = Coalesce(Ord(email), 0)
+    owns_email = Q(Exact(email, F(f"{user}email")), GreaterThanOrEqual(first, 33), LessThanOrEqual(first, 126))
+    owns_email |= ~Q(Exact(_Normalized(email, kind="email"), Value(""))) & Q(
+        Exact(_Normalized(email, kind="email"), _Normalized(F(f"{user}email"), kind="email"))
+    )
+    foreign = q(status=status.FOREIGN)
+    if not settings.ALM_ALLOW_FOREIGN_TOKENS:
+        foreign |= (~q(ado_email="") | ~q(ado_id="")) & ~owns_email
+    url = connection_url if connection_url is not None else F(f"{credential}connection__url")
+    return Case(
+        When(q(pk__isnull=True), then=Value(State.MISSING.value)),
+        When(~q(token__isnull=True) & ~q(token_key__in=readable_notes()), then=Value(State.UNREADABLE.value)),
+        When(foreign, then=Value(State.FOREIGN.value)),
+        When(
+            q(status=status.REJECTED, rejected_reason="expired") | q(expires_on__lte=now),
+            then=Value(State.EXPIRED.value),
+        ),
+        When(q(status=status.REJECTED) & ~q(rejected_reason=""), then=Value(State.REJECTED.value)),
+        When(~_same_text(f("origin"), url, kind="address"), then=Value(State.RETEST.value)),
+        When(~q(status=status.WORKING), then=Value(State.UNVERIFIED.value)),
+        When(q(expires_on__lt=now + EXPIRING_WITHIN), then=Value(State.EXPIRING.value)),
+        default=Value(State.WORKING.value),
+        output_field=CharField(),
+    )
+
+
+def annotate_state(queryset: QuerySet[AlmCredential], *, now: datetime, name: str = "state") -> QuerySet:
+    """AlmCredential rows with their state as `name`, computed by the database (no token is read)."""
+    return queryset.annotate(**{name: state_expression(now=now)})

@@ -39,6 +39,15 @@ class AuditRecord(models.Model):
         # The table was created when this model lived in the alm app.
         db_table = "alm_auditrecord"
         ordering = ["-created_at", "-pk"]
+        # The admin list filters by each of these (the last two from links) and shows the newest first.
+        indexes = [
+            models.Index(fields=["outcome", "-created_at"], name="audit_outcome_idx"),
+            models.Index(fields=["action", "-created_at"], name="audit_action_idx"),
+            models.Index(fields=["actor_kind", "-created_at"], name="audit_actor_kind_idx"),
+            models.Index(fields=["connection", "-created_at"], name="audit_connection_idx"),
+            models.Index(fields=["user", "-created_at"], name="audit_user_idx"),
+            models.Index(fields=["ado_identity", "-created_at"], name="audit_identity_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} #{self.work_item_id}: {self.outcome}"

@@ -104,6 +104,6 @@ def test_overview_csv_writes_iso_8601_seconds_with_zone(admin_client, alice, con
         expires_on=datetime(2027, 11, 28, 23, 59, 59, 999999, tzinfo=UTC),
         last_verified_at=datetime(2026, 11, 28, 19, 1, 2, 345678, tzinfo=UTC),
     )
-    body = admin_client.get(reverse("admin:profiles_credential_overview"), {"format": "csv"}).content.decode()
+    body = admin_client.get(reverse("admin:profiles_credential_overview"), {"format": "csv"}).getvalue().decode()
     row = next(line for line in body.splitlines() if line.startswith("alice,"))
     assert row.endswith(",2027-11-28T23:59:59+00:00,2026-11-28T19:01:02+00:00")

@@ -153,7 +153,7 @@ def test_admin_overview_counts_filters_and_csv(admin_client, alice, bob, alice_c
     assert "alice (Alice" not in filtered
     csv = admin_client.get(url, {"format": "csv"})
     assert csv.status_code == HTTPStatus.OK
-    body = csv.content.decode()
+    body = b"".join(csv.streaming_content).decode()
     assert body.splitlines()[0].startswith("username,name,email,connection,state")
     assert "alice,Alice Example,alice@fabrikam.example,Fabrikam,working" in body
     assert alice_credential.token not in body

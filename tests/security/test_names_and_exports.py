@@ -77,7 +77,7 @@ def test_csv_export_neutralizes_every_formula_start(admin_client, django_user_mo
     response = admin_client.get(reverse("admin:profiles_credential_overview"), {"format": "csv"})
 
     assert response.status_code == HTTPStatus.OK
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.getvalue().decode())))
     cells = [cell for row in rows for cell in row if "calc" in cell]
     assert cells, rows
     assert all(cell.startswith("'") for cell in cells), cells
