@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +19,13 @@ from alm.models import AlmConnection
 
 
 @sensitive_variables("token", "secret")
-def client_for(*, connection: AlmConnection, token: str | None = None, bound_to: str | None = None) -> AdoClient:
+def client_for(
+    *,
+    connection: AlmConnection,
+    token: str | None = None,
+    bound_to: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> AdoClient:
     """A client for the connection acting with `token`, or with the service account's token when None.
 
     A saved token is only sent to the address it was verified against (`bound_to`; for the service
@@ -28,13 +36,23 @@ def client_for(*, connection: AlmConnection, token: str | None = None, bound_to:
         bound_to = connection.service_token_origin or connection.url
     if is_unreadable(secret) or not isinstance(secret, str):
         raise TokenUnreadable("The saved service account token" if token is None else "The saved token")
-    return AdoClient(connection.url, secret, timeout=settings.ALM_HTTP_TIMEOUT, kind=connection.kind, bound_to=bound_to)
+    return AdoClient(
+        connection.url, secret, timeout=settings.ALM_HTTP_TIMEOUT, kind=connection.kind, bound_to=bound_to, sleep=sleep
+    )
 
 
 @sensitive_variables("token")
-def check_token(*, connection: AlmConnection, token: str | None, bound_to: str | None = None) -> TokenReport:
-    """Who `token` belongs to on this connection, its five permissions and expiry (None: the service account's)."""
-    with client_for(connection=connection, token=token, bound_to=bound_to) as client:
+def check_token(
+    *,
+    connection: AlmConnection,
+    token: str | None,
+    bound_to: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> TokenReport:
+    """Who `token` belongs to on this connection, its five permissions and expiry (None: the service account's).
+
+    `sleep` is how the client waits out a short Retry-After (the lifecycle frees its slot meanwhile)."""
+    with client_for(connection=connection, token=token, bound_to=bound_to, sleep=sleep) as client:
         return check.check_token(client, project=connection.default_project or None)
 
 

@@ -169,3 +169,9 @@ def test_parallel_slow_requests_overlap(ado, http_for, alice_pat, org_url):
     assert first.started < second.ended
     assert second.started < first.ended
     assert first.ended - first.started >= 0.3
+
+
+def test_fault_with_every_applies_to_one_matching_request_in_n(ado, alice_http, org_url):
+    ado.set_fault("throttle", path="connectionData", every=3, retry_after=1)
+    statuses = [alice_http.get(f"{org_url}/_apis/connectionData").status_code for _ in range(7)]
+    assert statuses == [200, 200, 429, 200, 200, 429, 200]
