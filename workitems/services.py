@@ -27,6 +27,7 @@ from alm.types import IdentityRef, WorkItem
 from profiles.models import AlmCredential
 from profiles.services import mark_foreign, mark_rejected, verify_credential
 from profiles.state import credential_state, is_own_token
+from workitems import cache as list_cache
 from workitems.models import AuditRecord
 
 if TYPE_CHECKING:
@@ -224,9 +225,9 @@ def _wiql(*, project: str, type_: str | None, state: str | None) -> str:
     )
 
 
-def _read(*, user: AbstractBaseUser, connection: AlmConnection, call):
+def _read(*, user: AbstractBaseUser, connection: AlmConnection, call, actor: Actor | None = None):
     """Run a read with the user's token; if Azure DevOps rejects it, mark it and read as the service account."""
-    actor = actor_for(user=user, connection=connection, for_change=False)
+    actor = actor or actor_for(user=user, connection=connection, for_change=False)
     try:
         with client_for_actor(actor) as client:
             return actor, call(client), ""
@@ -259,7 +260,17 @@ def list_work_items(
         chosen = ids[start : start + per_page]
         return client.get_work_items(chosen, project=project, fields=LIST_FIELDS), len(ids)
 
-    actor, (items, total), notice = _read(user=user, connection=connection, call=call)
+    actor = actor_for(user=user, connection=connection, for_change=False)
+    # Only a read as the service account, for someone who would read as it anyway, is shared (workitems.cache).
+    shared = not actor.is_user
+    query = {"type": type_, "state": state, "page": max(page, 1), "per_page": per_page}
+    stored = list_cache.read(connection=connection, query=query) if shared else None
+    if stored is not None:
+        items, total = stored
+        return WorkItemPage(tuple(items), total, max(page, 1), per_page, actor, "")
+    actor, (items, total), notice = _read(user=user, connection=connection, call=call, actor=actor)
+    if shared:
+        list_cache.store(connection=connection, query=query, items=items, total=total)
     return WorkItemPage(tuple(items), total, max(page, 1), per_page, actor, notice)
 
 
@@ -382,6 +393,8 @@ def _change(
         raise
     finally:
         client.close()
+        # Whatever happened, the item may have changed: no stored list is served again (workitems.cache).
+        list_cache.forget(connection=connection)
     if not actor.is_recorded_as(recorded_as):
         shown = _identity_text(recorded_as)
         promised = "you" if actor.is_user and actor.own else actor.display_name
