@@ -1,0 +1,115 @@
+"""Two app hosts behind a load balancer: what one host does, the other knows on the very next request.
+
+After the login-lockout and per-user Azure DevOps limit work lands, this module also shows those two
+count across hosts (the same pattern as the Test Connection limit below).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
+
+import pytest
+import requests
+
+from tests.helpers import ROOT, demo_identity
+from tests.scale.conftest import host_env
+
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.two_hosts,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("shared_cache"),
+]
+BANNER = 'id="alm-banner"'
+
+
+def _session(host, username: str, password: str) -> requests.Session:
+    session = requests.Session()
+    page = session.get(f"{host.url}/accounts/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    answer = session.post(
+        f"{host.url}/accounts/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == HTTPStatus.FOUND
+    return session
+
+
+def _post_credentials(session: requests.Session, host, **data: str) -> requests.Response:
+    """Post the ALM Credentials form to `host`, with the CSRF token its page gave."""
+    page = session.get(f"{host.url}/profile/alm-credentials/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    return session.post(
+        f"{host.url}/profile/alm-credentials/",
+        data={"csrfmiddlewaretoken": token, **data},
+        headers={"Referer": f"{host.url}/profile/alm-credentials/"},
+        timeout=30,
+    )
+
+
+def test_token_saved_on_one_host_is_used_by_the_other_on_the_next_request(
+    hosts, alice, password, connection, alice_pat, ado
+):
+    a, b = hosts
+    session = _session(a, "alice", password)
+    assert BANNER in session.get(f"{b.url}/profile/", timeout=10).text  # signed in on A, known on B
+    saved = _post_credentials(session, a, connection=str(connection.pk), token=alice_pat, action="save")
+    assert saved.status_code == HTTPStatus.OK
+    ado.clear_requests()
+    assert BANNER not in session.get(f"{b.url}/profile/", timeout=10).text
+    listed = session.get(f"{b.url}/work-items/", timeout=30)
+    assert listed.status_code == HTTPStatus.OK
+    alice_id = demo_identity(ado, "alice@fabrikam.example")["id"]
+    assert [r.identity_id for r in ado.requests if r.path.endswith("/_apis/wit/wiql")] == [alice_id]
+
+
+def test_test_connection_limit_counts_across_hosts(hosts, alice, password, connection, alice_pat):
+    a, b = hosts
+    session = _session(a, "alice", password)
+    answers = [
+        _post_credentials(session, host, connection=str(connection.pk), token=alice_pat, action="test").text
+        for host in (a, b, a, b, a)
+    ]
+    limited = ["Too many tests in a short time" in text for text in answers]
+    assert limited == [False, False, False, False, True]  # four allowed a minute (the hosts' setting), in all
+
+
+def test_daily_check_started_on_both_hosts_at_once_does_the_work_once(alice_credential, ado):
+    env = host_env()
+    # Slow answers keep the first job running while the second starts.
+    ado.set_fault("latency", seconds=2)
+    ado.clear_requests()
+    command = [sys.executable, "manage.py", "check_alm_tokens"]
+    jobs = [
+        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)  # noqa: S603
+        for _ in range(2)
+    ]
+    outputs = sorted(job.communicate(timeout=120)[0] for job in jobs)
+    assert "Another check_alm_tokens is running" in outputs[0]
+    assert "Checked 2 tokens" in outputs[1]
+    connection_data = [r for r in ado.requests if r.path.endswith("/_apis/connectionData")]
+    assert len(connection_data) == 2  # the service account's token and Alice's, once each
+
+
+def test_load_spread_over_both_hosts_gives_no_errors(hosts, alice, bob, password, connection, bob_pat):
+    from profiles.services import save_credential
+
+    save_credential(user=bob, connection=connection, token=bob_pat)
+    a, b = hosts
+    sessions = [_session(a, "alice", password), _session(b, "bob", password)]
+
+    def visit(number: int) -> int:
+        session = sessions[number % 2]
+        host = hosts[number // 2 % 2]
+        path = "/work-items/" if number % 5 == 0 else "/profile/"
+        return session.get(f"{host.url}{path}", timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(visit, range(80)))
+    assert statuses == [HTTPStatus.OK] * 80
