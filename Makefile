@@ -13,6 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:
 	@echo "make run          the app on SQLite with the demo Azure DevOps emulator (http://127.0.0.1:$(PORT))"
+	@echo "                  other ports: make run PORT=8001 EMULATOR_PORT=8102"
 	@echo "make test         install test requirements and Chromium, run the whole suite"
 	@echo "make lint         ruff"
 	@echo "make bench        the benchmark (prints a table, writes bench/results.json)"
@@ -38,9 +39,8 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
 /usr/bin/chromium:
 	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
+# run_dev.sh migrates, seeds the demo connection at http://127.0.0.1:$(EMULATOR_PORT)/fabrikam and starts both.
 run: $(VENV)/.run-deps .env
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
 	@PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) PY=$(PY) scripts/run_dev.sh
 
 emulator: $(VENV)/.run-deps .env

@@ -10,6 +10,7 @@ For browser tests and scripts in other processes that cannot reach the Python ob
     POST   /_emulator/pats                              {email | identity_id, scopes, valid_to?, valid_days?, orgs?,
                                                          display_name?}
     POST   /_emulator/pats/revoke, /_emulator/pats/expire  {token}
+    POST   /_emulator/pats/reassign  {token, identity_id}   (the token acts as another identity from then on)
     GET    /_emulator/faults, POST /_emulator/faults {kind, path?, method?, count?, ...}, DELETE /_emulator/faults
     POST   /_emulator/behaviour                         {field: value, ...} (see model.Behaviour)
     GET    /_emulator/workitems/{org}/{id}              the item as served
@@ -146,6 +147,17 @@ def _dispatch(emu: Emulator, method: str, segments: list[str], body: dict[str, A
             return identity_json(emu, identity)
         case ("POST", "pats"):
             return _issue(emu, body)
+        case ("POST", "pats", "reassign"):
+            _required(body, "token")
+            _required(body, "identity_id")
+            token = str(body["token"])
+            if emu.state.pat(token) is None:
+                raise ControlError(404, "unknown token")
+            try:
+                record = emu.state.reassign_pat(token, str(body["identity_id"]))
+            except KeyError:
+                raise ControlError(404, "unknown identity") from None
+            return pat_json(record, with_token=False)
         case ("POST", "pats", "revoke" | "expire" as action):
             _required(body, "token")
             token = str(body["token"])

@@ -288,6 +288,9 @@ class Emulator:
     def expire_pat(self, token: str) -> PatRecord:
         return self.state.expire_pat(token)
 
+    def reassign_pat(self, token: str, identity: Identity | str) -> PatRecord:
+        return self.state.reassign_pat(token, identity)
+
     def pat_info(self, token: str) -> PatRecord:
         return self.state.pat_info(token)
 

@@ -273,6 +273,17 @@ class State:
     def expire_pat(self, token: str) -> PatRecord:
         return self._update_pat(token, valid_to=self.now() - timedelta(seconds=1))
 
+    def reassign_pat(self, token: str, identity: Identity | str) -> PatRecord:
+        """Make a token act as another identity: a test's way to see a change recorded under the wrong name.
+
+        Azure DevOps never does this; it stands for a token whose owner the app learned wrongly.
+        """
+        identity_id = identity.id if isinstance(identity, Identity) else identity
+        with self.lock:
+            if identity_id not in self.identities:
+                raise KeyError(f"no identity {identity_id}")
+        return self._update_pat(token, identity_id=identity_id)
+
     def pats_of(self, identity_id: str) -> list[PatRecord]:
         with self.lock:
             found = [p for p in self._pats.values() if p.identity_id == identity_id]

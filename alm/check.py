@@ -160,7 +160,7 @@ def _pick_token(
 ) -> tuple[SessionToken | None, str]:
     """The token in use among the user's tokens: named "almlink", else the only one whose scopes fit the probes."""
     if tokens is None:
-        return None, "Unknown: the Tokens permission is needed to read the token's expiry."
+        return None, "The Tokens permission is needed to read the token's expiry."
     now = datetime.now(tz=UTC)
     valid = [token for token in tokens if token.valid_to is None or token.valid_to > now]
     named = [token for token in valid if token.display_name.casefold() == PAT_NAME]
@@ -171,14 +171,14 @@ def _pick_token(
     if len(fitting) == 1:
         return fitting[0], ""
     if not pool:
-        return None, "Unknown: Azure DevOps lists no valid token for this user."
+        return None, "Azure DevOps lists no valid token for this user."
     if named:
         return None, (
-            f"Unknown: {len(named)} valid tokens are named “{PAT_NAME}” and their permissions "
+            f"{len(named)} valid tokens are named “{PAT_NAME}” and their permissions "
             "do not tell which one is in use; revoke the old ones."
         )
     return None, (
-        f"Unknown: none of the user's {len(valid)} valid tokens is named “{PAT_NAME}”; "
+        f"None of the user's {len(valid)} valid tokens is named “{PAT_NAME}”; "
         "name the token so to see its expiry here."
     )
 

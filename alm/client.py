@@ -16,6 +16,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from alm.exceptions import (
     AdoError,
     Conflict,
     NotFound,
+    OrganizationNotFound,
     PermissionMissing,
     RequestRejected,
     RequestTimedOut,
@@ -82,7 +84,10 @@ class NoProject(Exception):
 
 _areas_lock = threading.Lock()
 _areas: dict[str, tuple[float, dict[str, str]]] = {}
-_area_fetch_locks: dict[str, threading.Lock] = {}
+# One lock per connection URL so that simultaneous checks fetch ResourceAreas once; bounded, because
+# URLs typed into the admin (or tried by tests) would otherwise accumulate for the life of the process.
+_area_fetch_locks: OrderedDict[str, threading.Lock] = OrderedDict()
+MAX_AREA_LOCKS = 256
 
 
 def forget_resource_areas() -> None:
@@ -173,7 +178,13 @@ class AdoClient:
 
     def connection_data(self) -> Identity:
         """The token's user (connectionData works with any scope, facts 2.1); refuses the anonymous user."""
-        response = self._request("GET", f"{self.url}/_apis/connectionData", api_version=self._preview())
+        try:
+            response = self._request("GET", f"{self.url}/_apis/connectionData", api_version=self._preview())
+        except NotFound as error:
+            # Every organization and collection answers connectionData, so a 404 here means none lives at
+            # this URL. What Azure DevOps sends for an unknown organization is not in the facts (the emulator
+            # answers a text/plain "controller for path" 404); the status alone decides.
+            raise OrganizationNotFound(self.url, kind=self.kind, activity_id=error.activity_id) from error
         user = response.data.get("authenticatedUser") if isinstance(response.data, dict) else None
         if not isinstance(user, dict) or not isinstance(user.get("id"), str):
             raise UnexpectedAnswer("connectionData has no authenticated user")
@@ -347,6 +358,9 @@ class AdoClient:
             if cached and cached[0] > self._clock():
                 return cached[1]
             fetch_lock = _area_fetch_locks.setdefault(self.url, threading.Lock())
+            _area_fetch_locks.move_to_end(self.url)
+            while len(_area_fetch_locks) > MAX_AREA_LOCKS:
+                _area_fetch_locks.popitem(last=False)
         with fetch_lock:
             with _areas_lock:
                 cached = _areas.get(self.url)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from alm.scopes import how_to_grant
 
@@ -144,6 +145,25 @@ class NotFound(AdoError):
         extra = f" ({detail})" if detail else ""
         super().__init__(
             f"{what} was not found in Azure DevOps{extra}. Check the name or number, and that the account can see it.",
+            activity_id=activity_id,
+        )
+
+
+class OrganizationNotFound(NotFound):
+    """Nothing answers at the connection URL: most often a typo in the organization (or collection) name."""
+
+    code = "organization_not_found"
+
+    def __init__(self, url: str, *, kind: str = "services", activity_id: str | None = None) -> None:
+        parts = urlsplit(url.rstrip("/"))
+        base, _, name = url.rstrip("/").rpartition("/")
+        if not parts.path.strip("/"):  # https://{organization}.visualstudio.com
+            base, name = url.rstrip("/"), (parts.hostname or "").split(".")[0]
+        self.what = f"the organization “{name}”"
+        noun = "collection" if kind == "server" else "organization"
+        AdoError.__init__(
+            self,
+            f"There is no {noun} named “{name}” at {base}. Check its spelling in the connection's URL.",
             activity_id=activity_id,
         )
 

@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 
 from alm.models import AlmConnection
 from profiles.models import AlmCredential, TokenNotice
@@ -73,6 +74,11 @@ class AlmCredentialAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/profiles/almcredential/overview.html", context)
 
 
+def _timestamp(value) -> str:
+    """ISO 8601 to the second with the zone offset, in the site's time zone: 2026-11-28T19:01:00+00:00."""
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
+
+
 def _csv(rows) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="alm-credentials.csv"'
@@ -91,8 +97,8 @@ def _csv(rows) -> HttpResponse:
                     row.connection,
                     row.state,
                     row.ado_identity,
-                    row.expires_on or "",
-                    row.last_verified_at or "",
+                    _timestamp(row.expires_on),
+                    _timestamp(row.last_verified_at),
                 )
             ]
         )

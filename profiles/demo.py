@@ -28,11 +28,12 @@ def seed_alm(*, users: dict, emulator_url: str) -> None:
     demo = _demo()
     people = {identity["email"]: identity for identity in demo["identities"]}
     service = people[demo["created_by"]]
-    connection, _ = AlmConnection.objects.get_or_create(
+    url = emulator_url.rstrip("/")
+    connection, created = AlmConnection.objects.get_or_create(
         name="Fabrikam (demo)",
         defaults={
             "kind": AlmConnection.Kind.SERVICES,
-            "url": emulator_url.rstrip("/"),
+            "url": url,
             "service_token": service["pat"]["token"],
             "default_project": demo["project"]["name"],
             "is_default": True,
@@ -41,6 +42,14 @@ def seed_alm(*, users: dict, emulator_url: str) -> None:
             "last_test_identity_email": service["email"],
         },
     )
+    if not created and connection.url != url:
+        # `make run EMULATOR_PORT=...` may start the emulator on another port than last time.
+        # The demo's own tokens are entered again for the new address (a person's saved token waits for
+        # its owner to test it there, as after any move).
+        connection.url = url
+        connection.set_service_token(service["pat"]["token"])
+        connection.save(update_fields=["url", "service_token", "service_token_origin", "service_token_changed_at"])
+        AlmCredential.objects.filter(user=users["bob"], connection=connection).update(origin=url)
     bob = users["bob"]
     identity = people[bob.email]
     AlmCredential.objects.get_or_create(
@@ -55,6 +64,7 @@ def seed_alm(*, users: dict, emulator_url: str) -> None:
             "expires_on": timezone.now() + timedelta(days=identity["pat"]["valid_days"]),
             "status": AlmCredential.Status.WORKING,
             "last_verified_at": timezone.now(),
+            "origin": url,
         },
     )
 

@@ -14,7 +14,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from alm import exceptions as ado
 from alm.models import AlmConnection
-from alm.scopes import REQUIRED_PERMISSIONS
+from alm.scopes import REQUIRED_PERMISSIONS, how_to_grant
 from alm.services import check_token
 from profiles.models import AlmCredential
 
@@ -39,7 +39,7 @@ class CredentialError(Exception):
 
 class RateLimited(CredentialError):
     def __init__(self, retry_in: int) -> None:
-        super().__init__(f"Too many tests in a short time. Try again in {retry_in} seconds.", code="rate_limited")
+        super().__init__(f"Too many attempts in a short time. Try again in {retry_in} seconds.", code="rate_limited")
         self.retry_in = retry_in
 
 
@@ -105,9 +105,7 @@ def token_problems(*, user: AbstractBaseUser, report: TokenReport) -> tuple[tupl
     for result in report.permissions:
         if result.granted is False:
             problems.append(
-                f"Missing permission: {result.permission.label}. In Azure DevOps open User settings → "
-                f"Personal access tokens, edit the token and tick {result.permission.ado_name} → "
-                f"{result.permission.access}."
+                f"Missing permission: {result.permission.label}. {how_to_grant(result.permission)}"
             )
     return tuple(problems), owner is not None
 

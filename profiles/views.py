@@ -22,7 +22,9 @@ ACTIONS = ("test", "save", "save_unverified")
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "profiles/home.html")
+    # The banner already ran this request's standing query: reading it again costs nothing.
+    default = next((s for s in standings(request) if s.connection.is_default), None)
+    return render(request, "profiles/home.html", {"default": default})
 
 
 def _blocks(request: HttpRequest, *, form: TokenForm | None = None, outcome=None) -> list[dict[str, object]]:

@@ -5,6 +5,10 @@ PY=${PY:-.venv/bin/python}
 PORT=${PORT:-8000}
 EMULATOR_PORT=${EMULATOR_PORT:-8765}
 
+"$PY" manage.py migrate --noinput
+# The demo connection follows the port the emulator runs on this time (seed_demo updates its URL).
+ALM_EMULATOR_URL="http://127.0.0.1:${EMULATOR_PORT}/fabrikam" "$PY" manage.py seed_demo
+
 "$PY" manage.py ado_emulator --port "$EMULATOR_PORT" --quiet &
 emulator_pid=$!
 trap 'kill "$emulator_pid" 2>/dev/null || true' EXIT INT TERM

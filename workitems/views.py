@@ -22,7 +22,10 @@ NO_CONNECTION = "No Azure DevOps connection has been set up yet. Ask an administ
 def _problem(request: HttpRequest, error: AlmlinkError | str) -> HttpResponse:
     message = error if isinstance(error, str) else error.message
     status = 200 if isinstance(error, str) else http_status(error)
-    return render(request, "workitems/work_item_problem.html", {"message": message}, status=status)
+    # An outage (transient) is worded for the person reading it; the detail is kept for their administrator.
+    transient = not isinstance(error, str) and error.is_transient
+    context = {"message": message, "status": status, "transient": transient}
+    return render(request, "workitems/work_item_problem.html", context, status=status)
 
 
 def with_connection(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -93,8 +96,13 @@ def work_item_edit(request: HttpRequest, connection: AlmConnection, work_item_id
 @with_connection
 def work_item_delete(request: HttpRequest, connection: AlmConnection, work_item_id: int) -> HttpResponse:
     if request.method == "GET":
+        try:  # the confirmation names the item: its type and title
+            item, _notice = work.get_work_item(user=request.user, connection=connection, work_item_id=work_item_id)
+        except AlmlinkError as error:
+            return _problem(request, error)
         preview = work.preview_actor(user=request.user, connection=connection)
-        return render(request, "workitems/work_item_delete.html", {"work_item_id": work_item_id, "preview": preview})
+        context = {"work_item_id": work_item_id, "item": item, "preview": preview}
+        return render(request, "workitems/work_item_delete.html", context)
     try:
         actor = work.delete_work_item(
             user=request.user,

@@ -17,6 +17,14 @@
     }
   }
 
+  // The region's content was replaced and the pressed button with it: without this, keyboard focus
+  // would fall back to <body>. The result is focusable (tabindex=-1) and still announced by its role.
+  function focusOutcome(form) {
+    var target = form.querySelector(".result-region .result") ||
+      form.querySelector(".token-input[aria-invalid]") || form.querySelector("button.js-test");
+    if (target) { target.focus(); }
+  }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button.js-test");
     if (!button) { return; }
@@ -43,18 +51,19 @@
       if (result.ok) {
         replaceRegion(form, result.text);
       } else if (region) {
-        region.innerHTML = '<div class="result result-bad" role="alert"><p>The test could not run (HTTP ' +
+        region.innerHTML = '<div class="result result-bad" role="alert" tabindex="-1"><p>The test could not run (HTTP ' +
           result.status + '). Reload the page and try again.</p></div>';
       }
     }).catch(function () {
       if (region) {
-        region.innerHTML = '<div class="result result-bad" role="alert"><p>The test could not reach almlink. ' +
+        region.innerHTML = '<div class="result result-bad" role="alert" tabindex="-1"><p>The test could not reach almlink. ' +
           'Check your network and try again.</p></div>';
       }
     }).finally(function () {
       button.textContent = label;
       button.removeAttribute("aria-busy");
       button.disabled = false;
+      focusOutcome(form);
     });
   });
 }());

@@ -47,14 +47,24 @@ def page(browser):
 
 
 @pytest.fixture
-def shot(page):
-    """Save a screenshot for the README when SCREENSHOTS_DIR is set (`make screenshots`)."""
+def shot_of():
+    """Save a screenshot of a given page for the README when SCREENSHOTS_DIR is set (`make screenshots`)."""
     target = os.environ.get("SCREENSHOTS_DIR")
 
-    def take(name: str, *, full_page: bool = False) -> None:
+    def take(page, name: str, *, full_page: bool = False) -> None:
         if target:
             Path(target).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(Path(target) / f"{name}.png"), full_page=full_page)
+
+    return take
+
+
+@pytest.fixture
+def shot(page, shot_of):
+    """`shot_of` the test's page."""
+
+    def take(name: str, *, full_page: bool = False) -> None:
+        shot_of(page, name, full_page=full_page)
 
     return take
 

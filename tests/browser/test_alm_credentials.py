@@ -63,7 +63,9 @@ def test_token_missing_one_permission_names_it(page, live_server, sign_in, alice
     page.goto(f"{live_server.url}/profile/alm-credentials/")
     _paste_and_test(page, token)
     result = page.locator(".result-region")
-    expect(result).to_contain_text("Missing permission: Member Entitlement Management (Read)")
+    expect(result).to_contain_text("Member Entitlement Management (Read) Missing. In Azure DevOps")
+    expect(result).to_contain_text("tick Member Entitlement Management → Read")
+    assert result.inner_text().count("Member Entitlement Management") == 2  # its row: the name, what to tick
     expect(result.locator('[aria-label="missing"]')).to_have_count(1)
 
 
@@ -103,3 +105,51 @@ def test_removing_the_token_brings_the_banner_back(page, live_server, sign_in, a
     page.get_by_role("link", name="Remove token").click()
     page.get_by_role("button", name="Remove token").click()
     expect(page.locator("#alm-banner")).to_contain_text("not present")
+
+
+def test_keyboard_focus_moves_to_the_test_result(page, live_server, sign_in, alice, connection, alice_pat):
+    sign_in("alice")
+    page.goto(f"{live_server.url}/profile/alm-credentials/")
+    page.get_by_label("Personal access token").fill(alice_pat)
+    page.get_by_role("button", name="Test Connection").focus()
+    page.keyboard.press("Enter")
+    result = page.locator(".result-region .result")
+    expect(result).to_contain_text("Connection works")
+    expect(result).to_be_focused()
+    assert result.get_attribute("role") == "status"  # still announced
+    page.keyboard.press("Shift+Tab")  # and the way back to the form works from there
+    expect(page.locator(".token-form button").last).to_be_focused()
+
+
+def test_refused_token_result_takes_focus_too(page, live_server, sign_in, alice, connection):
+    sign_in("alice")
+    page.goto(f"{live_server.url}/profile/alm-credentials/")
+    page.get_by_label("Personal access token").fill("not-a-real-token-at-all")
+    page.get_by_role("button", name="Test Connection").focus()
+    page.keyboard.press("Enter")
+    result = page.locator(".result-region .result")
+    expect(result).to_contain_text("did not work")
+    expect(result).to_be_focused()
+    assert result.get_attribute("role") == "alert"
+
+
+def test_saved_card_shows_saved_and_verified_times_under_their_labels(page, live_server, sign_in, alice, connection):
+    from datetime import UTC, datetime
+
+    AlmCredential.objects.create(
+        user=alice,
+        connection=connection,
+        token="saved-token-never-shown",
+        status=AlmCredential.Status.WORKING,
+        saved_at=datetime(2026, 11, 28, 19, 1, tzinfo=UTC),
+        last_verified_at=datetime(2026, 11, 28, 19, 8, tzinfo=UTC),
+    )
+    sign_in("alice")
+    page.goto(f"{live_server.url}/profile/alm-credentials/")
+    card = page.locator(f"#connection-{connection.pk} dl.facts")
+    facts = card.evaluate(
+        "dl => Object.fromEntries([...dl.querySelectorAll('dt')].map(dt => "
+        "[dt.textContent.trim(), dt.nextElementSibling.textContent.trim()]))"
+    )
+    assert facts["Saved"] == "28 Nov 2026, 19:01"
+    assert facts["Last verified"] == "28 Nov 2026, 19:08"

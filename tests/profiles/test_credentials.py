@@ -85,7 +85,12 @@ def test_missing_permission_is_named_and_not_saved(alice_client, alice, connecti
     token = ado.issue_pat(identity, scopes=FIVE.replace(" vso.tokens", ""))
     response = _post(alice_client, connection, token, "save")
     html = response.content.decode()
-    assert "Missing permission: Tokens (Read &amp; manage)" in html
+    assert "Not saved: the token needs attention" in html
+    assert html.count('aria-label="missing"') == 1
+    # Named once: in its row of the checklist, with what to tick.
+    assert html.count("Tokens (Read &amp; manage)") == 1
+    assert html.count("tick Tokens → Read &amp; manage, then test the token again.") == 1
+    assert "Missing permission:" not in html
     assert not AlmCredential.objects.filter(user=alice).exists()
 
 
@@ -151,8 +156,17 @@ def test_rate_limit_says_when_to_retry(alice_client, connection, settings):
     for _ in range(2):
         _post(alice_client, connection, "a" * 52, "test")
     html = _post(alice_client, connection, "a" * 52, "test").content.decode()
-    assert "Too many tests" in html
+    assert "Too many attempts in a short time" in html
     assert "Try again in" in html
+
+
+def test_rate_limit_on_save_says_not_saved_and_not_tests(alice_client, alice, connection, alice_pat, settings):
+    settings.ALM_CREDENTIAL_RATE_LIMIT = 1
+    _post(alice_client, connection, "a" * 52, "test")
+    html = _post(alice_client, connection, alice_pat, "save").content.decode()
+    assert "Not saved. Too many attempts in a short time. Try again in" in html
+    assert "Too many tests" not in html
+    assert not AlmCredential.objects.filter(user=alice).exists()
 
 
 @pytest.mark.parametrize(

@@ -36,8 +36,11 @@ class Command(BaseCommand):
             }
             from profiles.demo import seed_alm
 
-            seed_alm(users=users, emulator_url=os.environ.get("ALM_EMULATOR_URL", "http://127.0.0.1:8765/fabrikam"))
-        self.stdout.write(self.style.SUCCESS("Demo data ready: users admin, alice, bob."))
+            emulator_url = os.environ.get("ALM_EMULATOR_URL", "http://127.0.0.1:8765/fabrikam")
+            seed_alm(users=users, emulator_url=emulator_url)
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready: users admin, alice, bob; the demo connection is {emulator_url}.")
+        )
 
     def _user(self, username: str, first: str, last: str, email: str, superuser: bool, password: str):
         user_model = get_user_model()
