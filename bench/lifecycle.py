@@ -8,6 +8,8 @@ high-water mark (VmHWM) of that process. Every credential must be checked exactl
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
 import threading
@@ -51,6 +53,7 @@ class Run:
     emails_expected: int
     emails_once: bool
     summary: str
+    cpu_s: float  # CPU seconds the job used: near wall_s means the job, not Azure DevOps, set the pace
 
     @property
     def ratio_to_ideal(self) -> float:
@@ -119,8 +122,8 @@ def _email(n: int) -> str:
     return f"{EMAIL_PREFIX}{n:05d}@fabrikam.example"
 
 
-def _run_job(env: dict[str, str], mail_dir: Path) -> tuple[float, float, str]:
-    """check_alm_tokens in its own process: wall seconds, peak RSS in MB, its summary line."""
+def _run_job(env: dict[str, str], mail_dir: Path) -> tuple[float, float, float, str]:
+    """check_alm_tokens in its own process: wall seconds, peak RSS in MB, CPU seconds, its summary line."""
     child_env = {**env, "BENCH_MAIL_DIR": str(mail_dir)}
     started = time.perf_counter()
     child = subprocess.Popen(
@@ -129,15 +132,18 @@ def _run_job(env: dict[str, str], mail_dir: Path) -> tuple[float, float, str]:
     )
     # The job's own high-water mark, read from /proc while it runs. Not getrusage: on Linux a child's
     # ru_maxrss starts from this process's size at fork (it survives exec), which hides the job's own.
-    peak_kb = 0
+    peak_kb, cpu_ticks = 0, 0
     stop = threading.Event()
 
     def watch() -> None:
-        nonlocal peak_kb
+        nonlocal peak_kb, cpu_ticks
         while not stop.wait(POLL_SECONDS):
             kb = vm_hwm_kb(child.pid)
             if kb is not None:
                 peak_kb = max(peak_kb, kb)
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                cpu_ticks = max(cpu_ticks, int(fields[11]) + int(fields[12]))  # utime + stime
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
@@ -149,7 +155,8 @@ def _run_job(env: dict[str, str], mail_dir: Path) -> tuple[float, float, str]:
         raise BenchError(f"check_alm_tokens exited with {child.returncode}:\n{err.strip()[-3000:]}")
     if not peak_kb:
         raise BenchError("could not read the memory of check_alm_tokens from /proc")
-    return wall, peak_kb / 1024, out.strip().splitlines()[-1] if out.strip() else ""
+    cpu = cpu_ticks / os.sysconf("SC_CLK_TCK")
+    return wall, peak_kb / 1024, cpu, out.strip().splitlines()[-1] if out.strip() else ""
 
 
 def _recipients(mail_dir: Path) -> Counter[str]:
@@ -178,7 +185,7 @@ def measure(emulator: Emulator, env: dict[str, str], tmp: Path) -> list[Run]:
         emulator.set_fault("latency", seconds=LATENCY)
         emulator.set_fault("throttle", every=THROTTLE_EVERY, retry_after=RETRY_AFTER)
         try:
-            wall, rss, summary = _run_job(env, mail_dir)
+            wall, rss, cpu, summary = _run_job(env, mail_dir)
         finally:
             emulator.clear_faults()
         records = emulator.requests
@@ -204,7 +211,7 @@ def measure(emulator: Emulator, env: dict[str, str], tmp: Path) -> list[Run]:
             Run(
                 credentials=size, wall_s=wall, ideal_s=ideal, calls=len(records), throttled=throttled,
                 peak_rss_mb=rss, checked_once=checked_once, emails=sum(scale_received.values()),
-                emails_expected=len(owed_now), emails_once=emails_once, summary=summary,
+                emails_expected=len(owed_now), emails_once=emails_once, summary=summary, cpu_s=cpu,
             )
         )
     return runs

@@ -163,6 +163,7 @@ def _run(stack: Stack, started: float) -> int:
                 "calls": run.calls, "throttled": run.throttled, "peak_rss_mb": round(run.peak_rss_mb, 1),
                 "checked_once": run.checked_once, "emails": run.emails, "emails_expected": run.emails_expected,
                 "emails_once": run.emails_once, "summary": run.summary, "workers": lifecycle.WORKERS,
+                "cpu_s": round(run.cpu_s, 1),
             }
             for run in runs
         ],
@@ -210,7 +211,7 @@ def _scale_metrics(
             big.ratio_to_ideal, "x",
             f"{big.wall_s:.0f} s vs {big.ideal_s:.0f} s ({big.credentials:,} checks x "
             f"{lifecycle.LATENCY * 1000:.0f} ms ÷ {lifecycle.WORKERS} at once); {big.calls:,} calls, "
-            f"{big.throttled} throttled",
+            f"{big.throttled} throttled; the job used {big.cpu_s:.0f} s of CPU",
             BUDGETS["lifecycle_10000_ratio_to_ideal"],
         ),
         Metric(
@@ -219,11 +220,11 @@ def _scale_metrics(
         ),
         Metric(
             "lifecycle_peak_rss_mb_1000", f"check_alm_tokens peak RSS, {small.credentials:,} tokens",
-            small.peak_rss_mb, " MB", "ru_maxrss of the job's process",
+            small.peak_rss_mb, " MB", "VmHWM of the job's process",
         ),
         Metric(
             "lifecycle_peak_rss_mb_10000", f"check_alm_tokens peak RSS, {big.credentials:,} tokens",
-            big.peak_rss_mb, " MB", "ru_maxrss of the job's process",
+            big.peak_rss_mb, " MB", "VmHWM of the job's process",
         ),
         Metric(
             "lifecycle_rss_growth_ratio", "check_alm_tokens peak RSS, 10,000 ÷ 1,000 tokens",
