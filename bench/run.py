@@ -175,6 +175,7 @@ def _run(stack: Stack, started: float) -> int:
         "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "database": stack.database,
+        "cache": stack.env.get("CACHE_URL", "locmemcache://").split("://")[0],
     }
     path = write_results(metrics, context=context, details=details)
 
