@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 
@@ -69,14 +70,22 @@ def test_token_saved_on_one_host_is_used_by_the_other_on_the_next_request(
     assert [r.identity_id for r in ado.requests if r.path.endswith("/_apis/wit/wiql")] == [alice_id]
 
 
+def _start_of_a_minute() -> None:
+    """The limit counts per clock minute: start the attempts early in one, so all five fall in it."""
+    into = time.time() % 60
+    if into > 20:
+        time.sleep(60 - into)
+
+
 def test_test_connection_limit_counts_across_hosts(hosts, alice, password, connection, alice_pat):
     a, b = hosts
     session = _session(a, "alice", password)
+    _start_of_a_minute()
     answers = [
         _post_credentials(session, host, connection=str(connection.pk), token=alice_pat, action="test").text
         for host in (a, b, a, b, a)
     ]
-    limited = ["Too many tests in a short time" in text for text in answers]
+    limited = [re.search(r"Too many \w+ in a short time", text) is not None for text in answers]
     assert limited == [False, False, False, False, True]  # four allowed a minute (the hosts' setting), in all
 
 
