@@ -15,7 +15,7 @@ help:
 	@echo "make run          the app on SQLite with the demo Azure DevOps emulator (http://127.0.0.1:$(PORT))"
 	@echo "                  other ports: make run PORT=8001 EMULATOR_PORT=8102"
 	@echo "make test         install test requirements and Chromium, run the whole suite"
-	@echo "make lint         ruff"
+	@echo "make lint         ruff and mypy"
 	@echo "make bench        the benchmark (prints a table, writes bench/results.json)"
 	@echo "make screenshots  README screenshots from the browser tests"
 	@echo "make emulator     the Azure DevOps emulator alone on port $(EMULATOR_PORT)"
@@ -39,6 +39,9 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
 /usr/bin/chromium:
 	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
+# The app reads .env only when asked to (development); production sets real environment variables.
+run emulator: export DJANGO_READ_DOT_ENV_FILE = true
+
 # run_dev.sh migrates, seeds the demo connection at http://127.0.0.1:$(EMULATOR_PORT)/fabrikam and starts both.
 run: $(VENV)/.run-deps .env
 	@PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) PY=$(PY) scripts/run_dev.sh
@@ -53,6 +56,7 @@ test-only:
 
 lint: $(VENV)/.dev-deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: $(VENV)/.dev-deps
 	$(PY) -m bench
@@ -61,4 +65,4 @@ screenshots: $(VENV)/.dev-deps /usr/bin/chromium
 	SCREENSHOTS_DIR=docs/screenshots $(VENV)/bin/pytest tests/browser -q
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache

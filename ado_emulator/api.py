@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from ado_emulator import auth, scopes, versions
+from ado_emulator import auth, pats, scopes, versions
 from ado_emulator import wiql as wiql_lang
 from ado_emulator import workitems as wi
 from ado_emulator.errors import JSON_TYPE, ApiError, Reply, json_reply, not_found_text
@@ -61,6 +61,7 @@ class Host(Protocol):
     state: State
     deployment_id: str
     started_at: datetime
+    entra: Any  # entra.EntraAuthority: checks bearer tokens, holds the PAT-creation policy
 
     @property
     def base_url(self) -> str: ...
@@ -445,7 +446,8 @@ def _read_items(
                     raise item_not_found(item_id)
                 value.append(None)  # errorPolicy=Omit: null in place of the missing item (facts 5.1)
                 continue
-            value.append(_render(call, record, revision=revision, expand=expand, only=fields, single=False))
+            # A revision is found only on a record.
+            value.append(_render(call, record, revision=revision, expand=expand, only=fields, single=False))  # type: ignore[arg-type]
     return _ok({"count": len(value), "value": value})
 
 
@@ -694,7 +696,7 @@ def wiql(call: Call) -> Reply:
     # No ORDER BY: by id. With one: stable sorts from the last key to the first.
     rows.sort(key=lambda r: r.record.id)
     for key in reversed(query.order):
-        rows.sort(key=lambda r, k=key: _sort_value(r.value(k.field)), reverse=key.descending)
+        rows.sort(key=lambda r, k=key: _sort_value(r.value(k.field)), reverse=key.descending)  # type: ignore[misc]
     if top is not None:
         rows = rows[:top]
 
@@ -919,6 +921,11 @@ ROUTES: tuple[Route, ...] = (
         personal_access_tokens,
     ),
     _route("vsaex", "GET", "userentitlements", NONE, USER_ENTITLEMENTS, user_entitlements),
+    # PAT lifecycle API (facts 4.3); its location id is not in the facts, so no location and no version rules.
+    _route("vssps", "GET", "tokens/pats", NONE, None, pats.get),
+    _route("vssps", "POST", "tokens/pats", NONE, None, pats.create),
+    _route("vssps", "PUT", "tokens/pats", NONE, None, pats.update),
+    _route("vssps", "DELETE", "tokens/pats", NONE, None, pats.revoke),
 )
 
 
@@ -992,7 +999,14 @@ class Api:
         match = _match(services, rel, incoming.method)
         base_url = self.host.base_url
 
-        result = auth.authenticate(state, data.org, incoming.header("authorization"), behaviour)
+        result = auth.authenticate(
+            state,
+            data.org,
+            incoming.header("authorization"),
+            behaviour,
+            entra=self.host.entra,
+            entra_only=pats.is_pat_lifecycle(rel),
+        )
         anonymous_ok = result.outcome == "anonymous" and match.route is not None and match.route.anonymous_ok
         if result.outcome != "ok" and not anonymous_ok:
             suppress = (incoming.header("x-tfs-fedauthredirect") or "").strip().lower() == "suppress"
@@ -1001,7 +1015,7 @@ class Api:
             )
             return Outcome(reply, None)
         identity = result.identity  # None for the anonymous identity of a public-project org
-        if result.pat is not None and not scopes.allows(result.pat.scopes, rel, incoming.method):
+        if result.scopes is not None and not scopes.allows(result.scopes, rel, incoming.method):
             # Missing scope: 401, empty body, WWW-Authenticate (facts 3.5).
             denied = auth.user_not_authorized if behaviour.scope_failure_body else auth.unauthorized_empty
             return Outcome(denied(base_url), identity.id if identity else None)

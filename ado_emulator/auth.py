@@ -12,6 +12,11 @@ Outcomes and the answers built for them (facts 1.1, 3.2-3.6):
   whatever the Suppress header says (the sources do not separate the two cases).
 - "anonymous": a public-project organization treats "missing" and "invalid" as the anonymous identity
   (facts 2.1, 3.2); only connectionData answers it, everything else gets the "missing" 401.
+
+Microsoft Entra ID access tokens (`Authorization: Bearer <JWT>`, entra facts) are checked by the emulator's
+Entra authority (entra.py: signature, audience, expiry, sign-in not revoked) and give "ok" with the token's
+`scp` as scopes, or "invalid". The PAT lifecycle API takes only Entra tokens: a PAT there is "invalid"
+(facts 4.3; the one recorded answer is the 203 sign-in page, vsts-rest-api-specs#574).
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
+from ado_emulator.entra import VerifiedToken
 from ado_emulator.errors import Reply, json_reply, service_error_header, wrapped_exception
 from ado_emulator.model import Behaviour, Identity, Org, PatRecord
 from ado_emulator.state import State
@@ -35,6 +41,16 @@ class AuthResult:
     outcome: Outcome
     identity: Identity | None = None
     pat: PatRecord | None = None
+    entra_scopes: str | None = None  # the scopes of an Entra access token
+
+    @property
+    def scopes(self) -> str | None:
+        """What the scope filter checks: the PAT's scopes or the Entra token's `scp`; None when anonymous."""
+        return self.pat.scopes if self.pat is not None else self.entra_scopes
+
+
+class BearerVerifier(Protocol):
+    def verify_access_token(self, token: str) -> VerifiedToken | None: ...
 
 
 def _token_from_header(header: str | None, behaviour: Behaviour) -> str | None:
@@ -61,14 +77,43 @@ def _token_from_header(header: str | None, behaviour: Behaviour) -> str | None:
     return password if colon and password else None
 
 
-def authenticate(state: State, org: Org, header: str | None, behaviour: Behaviour) -> AuthResult:
+def authenticate(
+    state: State,
+    org: Org,
+    header: str | None,
+    behaviour: Behaviour,
+    *,
+    entra: BearerVerifier | None = None,
+    entra_only: bool = False,
+) -> AuthResult:
+    bearer = _entra_token(header) if entra is not None else None
     if header is None or not header.strip():
         result = AuthResult("missing")
+    elif bearer is not None and entra is not None:
+        result = _check_bearer(state, org, entra.verify_access_token(bearer))
     else:
         result = _check_token(state, org, _token_from_header(header, behaviour))
+        if entra_only and result.pat is not None:
+            result = AuthResult("invalid")
     if result.outcome in {"missing", "invalid"} and org.public_projects:
         return AuthResult("anonymous")
     return result
+
+
+def _entra_token(header: str | None) -> str | None:
+    """The JWT of a `Bearer` header (three dot-separated parts), else None: a PAT never has dots."""
+    scheme, _, value = (header or "").strip().partition(" ")
+    value = value.strip()
+    return value if scheme.lower() == "bearer" and value.count(".") == 2 else None
+
+
+def _check_bearer(state: State, org: Org, verified: VerifiedToken | None) -> AuthResult:
+    identity = state.identity(verified.identity_id) if verified is not None else None
+    if verified is None or identity is None or not state.is_member(identity.id, org):
+        # Expired, revoked, forged or foreign: the answers of an unknown credential (facts 3.2; an expired
+        # bearer token got exactly these, 401 TF400813 on PATCH and 203 on GET/POST, auth-samples#52).
+        return AuthResult("invalid")
+    return AuthResult("ok", identity, None, entra_scopes=verified.scopes)
 
 
 def _check_token(state: State, org: Org, token: str | None) -> AuthResult:

@@ -198,6 +198,10 @@ _DEFINITIONS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "vso.graph": ("vso.base", ("/_apis/graph#GET",)),
     # "Full access" (facts 3.5).
     FULL_ACCESS: (None, ("/*#*",)),
+    # The PAT lifecycle API's Entra scopes (facts 4.3: the 7.2 spec names vso.pats for GET and vso.pats_manage
+    # for POST/PUT/DELETE). Their patterns are not quoted anywhere; modelled on the API's one route.
+    "vso.pats": ("vso.base", ("/_apis/tokens/pats#GET",)),
+    "vso.pats_manage": ("vso.pats", ("/_apis/tokens/pats#GET+POST+PUT+DELETE",)),
 }
 
 

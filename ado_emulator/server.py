@@ -13,12 +13,13 @@ from dataclasses import fields, replace
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ado_emulator import control
 from ado_emulator import workitems as wi
 from ado_emulator.api import Api, Incoming
+from ado_emulator.entra import EntraAuthority
 from ado_emulator.errors import ApiError, Reply
 from ado_emulator.faults import FaultBook, fault_reply
 from ado_emulator.model import Behaviour, Identity, Org, OrgKind, PatRecord, Project, RequestRecord
@@ -158,6 +159,8 @@ class Emulator:
         self._api = Api(self)
         self._last_address: tuple[str, int] | None = None
         self._load()
+        # The Entra ID authority (HTTPS, its own port); it reads identities from the current state.
+        self.entra = EntraAuthority(lambda: self.state)
 
     def _load(self) -> None:
         state = State(clock=self._clock)
@@ -169,22 +172,24 @@ class Emulator:
 
     # --- lifecycle -----------------------------------------------------------------------------------------
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> Emulator:
+    def start(self, host: str = "127.0.0.1", port: int = 0, *, entra_port: int = 0) -> Emulator:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
         self._stopping.clear()
         server = _Server((host, port), _Handler)
         server.emulator = self
         self._server = server
-        self._last_address = server.server_address[:2]
+        self._last_address = cast(tuple[str, int], server.server_address[:2])  # an AF_INET server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
+        self.entra.start(host, entra_port)
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is None:
             return
+        self.entra.stop()
         self._stopping.set()  # wakes requests sleeping in a latency/hang fault
         server.shutdown()
         server.server_close()
@@ -205,7 +210,7 @@ class Emulator:
     @property
     def base_url(self) -> str:
         if self._server is not None:
-            host, port = self._server.server_address[:2]
+            host, port = cast(tuple[str, int], self._server.server_address[:2])
             return f"http://{host}:{port}"
         if self._stopping.is_set() and self._last_address:
             # A request woken by stop() (out of a hang fault) still finishes its answer.
@@ -239,6 +244,7 @@ class Emulator:
         """Back to the initial (demo or empty) state; faults and the request log cleared."""
         self._faults.clear()
         self._load()
+        self.entra.reset()
         self.clear_requests()
 
     # --- organizations, identities, tokens -----------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -15,17 +17,19 @@ from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from alm import services
+from alm import entra_services, services
 from alm.check import TokenReport
-from alm.exceptions import AlmlinkError
+from alm.entra import PATS_SCOPE
+from alm.exceptions import AlmlinkError, message_for
 from alm.fields import is_unreadable
 from alm.forms import AlmConnectionForm
 from alm.models import AlmConnection
+from alm.scopes import REQUIRED_PERMISSIONS
 from alm.token_state import State, TokenFacts, TokenState, token_state
 
 
@@ -42,6 +46,10 @@ def summarize(connection: AlmConnection, report: TokenReport) -> str:
     )
 
 
+# Sign in with Microsoft: read-only displays of the connection's Entra ID section (methods at the class end).
+ENTRA_READONLY = ("entra_secret_status", "entra_redirect_uri", "entra_permissions")
+
+
 @admin.register(AlmConnection)
 class AlmConnectionAdmin(admin.ModelAdmin):
     form = AlmConnectionForm
@@ -50,22 +58,33 @@ class AlmConnectionAdmin(admin.ModelAdmin):
     list_display_links = ("name",)
     search_fields = ("name", "url")
     actions = ("test_connections",)
-    readonly_fields = ("token_status", "last_test_result")
+    readonly_fields = ("token_status", "last_test_result", *ENTRA_READONLY)
 
     def get_fieldsets(self, request: HttpRequest, obj: AlmConnection | None = None) -> Any:
         connection = ("Connection", {"fields": ("name", "kind", "url", "default_project")})
         if obj is None:
-            account = ("Service account", {"fields": ("token", "allow_service_account_fallback")})
-            return (connection, account, ("Default", {"fields": ("is_default",)}))
+            account: tuple[str, dict[str, tuple[str, ...]]] = (
+                "Service account",
+                {"fields": ("token", "allow_service_account_fallback")},
+            )
+            return (connection, account, entra_fieldset(obj), ("Default", {"fields": ("is_default",)}))
         account = ("Service account", {"fields": ("token_status", "token", "allow_service_account_fallback")})
         return (
             connection,
             account,
+            entra_fieldset(obj),
             ("Default", {"fields": ("is_default",)}),
             ("Last test", {"fields": ("last_test_result",)}),
         )
 
-    @method_decorator(sensitive_post_parameters("token"))
+    def get_form(
+        self, request: HttpRequest, obj: AlmConnection | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # The form is built with the viewer's right to see every cause of a failed test.
+        return functools.partial(form, detailed_errors=request.user.is_superuser)  # type: ignore[call-arg]
+
+    @method_decorator(sensitive_post_parameters("token", "entra_secret"))
     def changeform_view(
         self,
         request: HttpRequest,
@@ -110,7 +129,7 @@ class AlmConnectionAdmin(admin.ModelAdmin):
     def test_connection_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         connection = self.get_object(request, unquote(object_id))
         if connection is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
         if not self.has_change_permission(request, connection):
             raise PermissionDenied
         self._test_and_report(request, connection)
@@ -122,10 +141,12 @@ class AlmConnectionAdmin(admin.ModelAdmin):
             self._test_and_report(request, connection)
 
     def _test_and_report(self, request: HttpRequest, connection: AlmConnection) -> None:
+        report_entra_test(request, connection)
         try:
             report = services.check_connection(connection=connection)
         except AlmlinkError as error:
-            messages.error(request, f"{connection}: the test failed. {error.message}")
+            detail = message_for(error, detailed=request.user.is_superuser)
+            messages.error(request, f"{connection}: the test failed. {detail}")
             return
         level = messages.SUCCESS if report.ok else messages.WARNING
         messages.add_message(request, level, summarize(connection, report))
@@ -164,6 +185,80 @@ class AlmConnectionAdmin(admin.ModelAdmin):
     @admin.display(description="Token expires", ordering="last_test_expires_on")
     def expiry(self, obj: AlmConnection) -> str:
         return format_html("{}", f"{obj.last_test_expires_on:%Y-%m-%d}") if obj.last_test_expires_on else "—"
+
+    # --- Sign in with Microsoft (Entra ID): read-only displays, never the secret ------------------------------
+
+    @admin.display(description="Saved client secret")
+    def entra_secret_status(self, obj: AlmConnection) -> str:
+        return entra_secret_status(obj)
+
+    @admin.display(description="Redirect URI")
+    def entra_redirect_uri(self, obj: AlmConnection | None) -> SafeString:
+        return entra_redirect_uri()
+
+    @admin.display(description="Delegated permissions")
+    def entra_permissions(self, obj: AlmConnection | None) -> SafeString:
+        return entra_permissions()
+
+
+# --- Sign in with Microsoft (Entra ID) --------------------------------------------------------------------
+
+def entra_fieldset(obj: AlmConnection | None) -> tuple[str, dict[str, Any]]:
+    fields = ("credential_types", "entra_tenant_id", "entra_client_id")
+    secret = ("entra_secret",) if obj is None else ("entra_secret_status", "entra_secret")
+    return (
+        "Sign in with Microsoft (Entra ID)",
+        {
+            "fields": (*fields, *secret, "entra_redirect_uri", "entra_permissions", "service_identity"),
+            "description": "Azure DevOps Services only. Register an application in Microsoft Entra ID (see the "
+            "README, “Sign in with Microsoft”), then copy its ids and a client secret here.",
+        },
+    )
+
+
+def report_entra_test(request: HttpRequest, connection: AlmConnection) -> None:
+    """Test connection also tests the app registration, when the connection uses one."""
+    if not (connection.offers_entra or connection.acts_as_service_principal):
+        return
+    try:
+        entra_services.check_entra_configuration(connection=connection)
+    except AlmlinkError as error:
+        messages.error(request, f"{connection}: Sign in with Microsoft is not ready. {error.message}")
+        return
+    messages.success(request, f"{connection}: Entra ID issued the application a token; its settings are valid.")
+
+
+def entra_secret_status(obj: AlmConnection) -> str:
+    if is_unreadable(obj.entra_client_secret):
+        return "A client secret is saved but cannot be decrypted with the current key: type it again below."
+    if not obj.entra_client_secret:
+        return "No client secret is saved."
+    return "A client secret is saved (hidden). To replace it, type the new one below; leave it blank to keep it."
+
+
+def entra_redirect_uri() -> SafeString:
+    uri = f"{settings.ALM_SITE_URL.rstrip('/')}{reverse('entra_callback')}"
+    return format_html(
+        "<code>{}</code><div class=\"help\">Add it to the app registration: Authentication → Add a platform → "
+        "Web → Redirect URIs.</div>",
+        uri,
+    )
+
+
+def entra_permissions() -> SafeString:
+    items = format_html_join(
+        "", "<li><code>{}</code> {}</li>", ((scope, label) for scope, label in entra_permission_labels())
+    )
+    return format_html(
+        "<ul>{}</ul><div class=\"help\">API permissions → Add a permission → Azure DevOps → Delegated "
+        "permissions; then grant admin consent, or let each user consent at sign-in.</div>",
+        items,
+    )
+
+
+def entra_permission_labels() -> list[tuple[str, str]]:
+    labels = [(p.scope, f"({p.ado_name}: {p.access})") for p in REQUIRED_PERMISSIONS]
+    return [*labels, (PATS_SCOPE, "(Personal access tokens: manage; only for “Create my token for me”)")]
 
 
 def service_account_warnings() -> list[str]:

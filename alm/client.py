@@ -27,8 +27,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 
+from alm import transport
 from alm.exceptions import (
     AccessDenied,
     AdoError,
@@ -63,6 +63,11 @@ PAT_NAME = "almlink"
 API_VERSIONS = {"services": "7.1", "server": "7.0"}
 RESOURCE_AREAS_TTL = 3600.0
 MAX_BODY_BYTES = 32 * 1024 * 1024
+BODY_CHUNK_BYTES = 8192
+# Server text shown or logged is cut to this length, after the token is scrubbed from it.
+MAX_SERVER_TEXT = 500
+# A run of at least this many characters of a token (in any form) is treated as the token.
+SECRET_PREFIX_CHARS = 8
 MAX_PARALLEL_BATCHES = 5  # a 1,000-item page (5 batches of 200) in one round trip
 MAX_PROJECT_PAGES = 50
 # Hosts that serve one cloud organization under several service names (vssps., vsaex., ...).
@@ -124,6 +129,8 @@ class AdoClient:
         max_retry_wait: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        bearer: bool = False,
+        addresses: transport.AddressPolicy = transport.PUBLIC_ONLY,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -146,14 +153,18 @@ class AdoClient:
         self._api_version = API_VERSIONS[kind]
         encoded = base64.b64encode(f":{token}".encode("ascii")).decode("ascii")
         # Every form in which the token could travel; server text is scrubbed of all of them.
-        self._secrets = (token, encoded, base64.b64encode(token.encode("ascii")).decode("ascii"))
+        self._secrets = _secret_forms(token)
         self._session = requests.Session()
-        self._session.auth = _PatAuth(f"Basic {encoded}")
+        # An Entra ID access token travels as `Bearer` (entra facts); a PAT as Basic with an empty user name.
+        self._session.auth = _PatAuth(f"Bearer {token}" if bearer else f"Basic {encoded}")
         self._session.headers.update(
             {"Accept": "application/json", "X-TFS-FedAuthRedirect": "Suppress", "User-Agent": "almlink"}
         )
-        # Probes and batches run in parallel threads: one pooled connection each.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=len(REQUIRED_PERMISSIONS) + 2)
+        # Probes and batches run in parallel threads: one pooled connection each. The adapter connects only
+        # to addresses the policy allows, and keeps each call within its deadline (alm/transport.py).
+        adapter = transport.GuardedAdapter(
+            policy=addresses, pool_connections=4, pool_maxsize=len(REQUIRED_PERMISSIONS) + 2
+        )
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._identity: Identity | None = None
@@ -387,7 +398,12 @@ class AdoClient:
                     if is_trusted_location(self.url, location):
                         areas[name.lower()] = location.rstrip("/")
                     else:
-                        logger.warning("Ignoring service location for %s outside %s: %s", name, self.url, location)
+                        logger.warning(
+                            "Ignoring service location for %s outside %s: %s",
+                            self._scrub(name)[:100],
+                            self.url,
+                            self._scrub(location)[:300],
+                        )
             with _areas_lock:
                 _areas[self.url] = (self._clock() + RESOURCE_AREAS_TTL, areas)
             return areas
@@ -420,41 +436,57 @@ class AdoClient:
         may_retry = method in ("GET", "HEAD") if retry is None else retry
         query = [*params, ("api-version", api_version or self._api_version)]
         payload = json.dumps(body).encode("utf-8") if body is not None else None
-        response = self._send(method, url, query, payload, content_type)
+        started = self._clock()
+        response = self._send(method, url, query, payload, content_type, budget=self.timeout)
         if response.status == 429 and may_retry:
             wait = _retry_after(response.headers)
-            # The page waits too: only a wait no longer than one call may take (ALM_HTTP_TIMEOUT) is
-            # worth it, so that a throttled page still answers in about that time.
-            if wait is not None and wait <= min(self.max_retry_wait, self.timeout):
+            # The call, retry included, ends within ALM_HTTP_TIMEOUT: only a wait that leaves time for the
+            # second attempt is worth it, and that attempt gets only the time left.
+            left = self.timeout - (self._clock() - started)
+            if wait is not None and wait <= self.max_retry_wait and wait < left:
                 logger.info("Azure DevOps throttled %s %s; retrying once in %.1f s", method, _path_of(url), wait)
                 self._sleep(wait)
-                response = self._send(method, url, query, payload, content_type)
+                left = self.timeout - (self._clock() - started)
+                if left > 0:
+                    response = self._send(method, url, query, payload, content_type, budget=left)
         return self._interpret(response, method=method, permission=permission, what=what, accept=accept)
 
     def _send(
-        self, method: str, url: str, query: list[tuple[str, str]], payload: bytes | None, content_type: str
+        self,
+        method: str,
+        url: str,
+        query: list[tuple[str, str]],
+        payload: bytes | None,
+        content_type: str,
+        *,
+        budget: float,
     ) -> _RawResponse:
         where = _origin(url)
         started = self._clock()
-        # The read timeout bounds each silence; this deadline bounds a server that trickles bytes.
-        deadline = started + 2 * self.timeout
+        # The read timeout bounds each silence; the deadline bounds the whole call (connect, TLS handshake,
+        # headers, body), however slowly the server trickles bytes: every socket operation of this thread
+        # gets at most the time left (alm/transport.py), and the body is read in small chunks.
+        deadline = started + budget
         headers = {"Content-Type": f"{content_type}; charset=utf-8"} if payload is not None else {}
         try:
-            reply = self._session.request(
-                method,
-                url,
-                params=query,
-                data=payload,
-                headers=headers,
-                timeout=(self.timeout, self.timeout),
-                allow_redirects=False,
-                stream=True,
-            )
-            with reply:
-                content = self._read_body(reply, deadline=deadline, where=where)
+            with transport.deadline(time.monotonic() + budget):
+                reply = self._session.request(
+                    method,
+                    url,
+                    params=query,
+                    data=payload,
+                    headers=headers,
+                    timeout=(self.timeout, self.timeout),
+                    allow_redirects=False,
+                    stream=True,
+                )
+                with reply:
+                    content = self._read_body(reply, deadline=deadline, where=where)
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as error:
             raise RequestTimedOut(self.timeout, url=where) from error
         except requests.exceptions.SSLError as error:
+            if _caused_by(error, TimeoutError, urllib3.exceptions.ReadTimeoutError):
+                raise RequestTimedOut(self.timeout, url=where) from error
             raise Unreachable("tls", url=where) from error
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as error:
             raise UnexpectedAnswer("the answer was cut off or garbled in transit") from error
@@ -466,7 +498,9 @@ class AdoClient:
             raise Unreachable(_connection_failure(error), url=where) from error
         except requests.exceptions.RequestException as error:
             raise Unreachable("network", url=where) from error
-        activity_id = reply.headers.get("ActivityId") or reply.headers.get("X-VSS-E2EID")
+        # A GUID from Azure DevOps, shown for support tickets and logged: server text, so scrubbed and capped.
+        scrubbed = self._scrub(reply.headers.get("ActivityId") or reply.headers.get("X-VSS-E2EID") or "")[:64]
+        activity_id = scrubbed or None
         if activity_id:
             self.last_activity_id = activity_id
         logger.debug(
@@ -484,20 +518,22 @@ class AdoClient:
             logger.warning(
                 "Azure DevOps rate limit warning for %s (resource %s, delay %s s)",
                 where,
-                reply.headers.get("X-RateLimit-Resource", "?"),
-                reply.headers.get("X-RateLimit-Delay", "0"),
+                self._scrub(reply.headers.get("X-RateLimit-Resource", "?"))[:100],
+                self._scrub(reply.headers.get("X-RateLimit-Delay", "0"))[:20],
             )
         return _RawResponse(reply.status_code, reply.headers, content, activity_id)
 
     def _read_body(self, reply: requests.Response, *, deadline: float, where: str) -> bytes:
         chunks: list[bytes] = []
         size = 0
-        for chunk in reply.iter_content(chunk_size=65536):
+        # Small chunks, the deadline checked after each: a chunk never waits for more than what arrived
+        # within the time left (the socket itself is bounded by the same deadline).
+        for chunk in reply.iter_content(chunk_size=BODY_CHUNK_BYTES):
+            if self._clock() > deadline:
+                raise RequestTimedOut(self.timeout, url=where)
             size += len(chunk)
             if size > MAX_BODY_BYTES:
                 raise UnexpectedAnswer(f"the answer is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB")
-            if self._clock() > deadline:
-                raise RequestTimedOut(self.timeout, url=where)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -513,7 +549,8 @@ class AdoClient:
             if re.search(r"sign-?in|login|_signedin|oauth", target, re.IGNORECASE):
                 raise TokenRejected("sign_in_page", url=self.url, activity_id=activity)
             raise UnexpectedAnswer(
-                f"a redirect (HTTP {status}) to {_origin(target) or 'elsewhere'}; check the connection URL (https?)",
+                f"a redirect (HTTP {status}) to {self._scrub(_origin(target)) or 'elsewhere'}; "
+                "check the connection URL (https?)",
                 activity_id=activity,
             )
         message = self._error_message(raw) if status >= 400 else ""
@@ -561,6 +598,8 @@ class AdoClient:
             return json.loads(raw.content.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError) as error:
             raise UnexpectedAnswer("the answer is not valid JSON", activity_id=raw.activity_id) from error
+        except RecursionError as error:  # [[[[...]]]] nested deeper than the parser's stack
+            raise UnexpectedAnswer("the answer is nested too deeply", activity_id=raw.activity_id) from error
 
     def _error_message(self, raw: _RawResponse) -> str:
         """The server's own words: WrappedException.message, a text/plain body, or X-TFS-ServiceError (facts 3.1)."""
@@ -572,7 +611,7 @@ class AdoClient:
         if decoded.startswith("{"):
             try:
                 data = json.loads(decoded)
-            except ValueError:
+            except (ValueError, RecursionError):
                 data = None
             if isinstance(data, dict) and isinstance(data.get("message"), str):
                 text = data["message"]
@@ -580,12 +619,12 @@ class AdoClient:
             text = decoded
         if not text:
             text = unquote(raw.headers.get("X-TFS-ServiceError", ""))
-        return self._scrub(" ".join(text.split())[:500])
+        # Scrubbed before it is cut: cutting first could leave a token's head that no longer matches.
+        return self._scrub(" ".join(text.split()))[:MAX_SERVER_TEXT]
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "<redacted>")
-        return text
+        """`text` without the token: every form of it, and every run of 8+ of its first characters."""
+        return _scrub(text, self._secrets)
 
 
 # --- Helpers (pure) ---------------------------------------------------------------------------
@@ -711,7 +750,41 @@ def _current_rev(message: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _secret_forms(token: str) -> tuple[str, ...]:
+    """Every form in which a token can travel or be echoed: as is, percent-encoded, and base64 of it and of
+    ":token" (the Basic header), standard and URL-safe (a form without padding is a prefix of these)."""
+    forms = {token, quote(token, safe="")}
+    for value in (token, f":{token}"):
+        raw = value.encode("ascii")
+        forms.add(base64.b64encode(raw).decode("ascii"))
+        forms.add(base64.urlsafe_b64encode(raw).decode("ascii"))
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    """Replace each form of the secret, and each run of 8+ characters that starts one, with <redacted>.
+
+    A server (or a proxy) may echo a token cut short; its first 8 characters are already too much.
+    Hand-written: str.replace only finds the whole token.
+    """
+    for secret in secrets:
+        head = secret[:SECRET_PREFIX_CHARS]
+        if len(head) < SECRET_PREFIX_CHARS:
+            text = text.replace(secret, "<redacted>")
+            continue
+        start = text.find(head)
+        while start != -1:
+            end = start + len(head)
+            while end < len(text) and end - start < len(secret) and text[end] == secret[end - start]:
+                end += 1
+            text = text[:start] + "<redacted>" + text[end:]
+            start = text.find(head, start + len("<redacted>"))
+    return text
+
+
 def _connection_failure(error: BaseException) -> str:
+    if _caused_by(error, transport.AddressNotAllowed):
+        return "address"
     if _caused_by(error, urllib3.exceptions.NameResolutionError) or _message_chain_has(
         error, "Name or service not known", "nodename nor servname", "getaddrinfo failed", "Temporary failure in name"
     ):

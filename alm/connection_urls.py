@@ -16,7 +16,10 @@ import re
 import socket
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+
+from alm.transport import AddressPolicy, addresses_within
 
 SERVICES = "services"
 SERVER = "server"
@@ -29,10 +32,15 @@ _KNOWN_VIRTUAL_DIRS = {"tfs"}
 
 
 def is_loopback(host: str) -> bool:
-    # Resolvers accept more spellings than ipaddress does (a trailing dot, 127.1, 2130706433, 0x7f000001,
-    # ::ffff:127.0.0.1, and 0.0.0.0, which reaches this host): all of them are loopback too.
+    """Whether a URL's host names this machine, in any spelling a resolver accepts.
+
+    localhost and every name under .localhost (RFC 6761), a trailing dot, 127.1, 2130706433, 0x7f000001,
+    0.0.0.0, and IPv6 forms that carry a loopback IPv4 address (::ffff:127.0.0.1, ::127.0.0.1,
+    64:ff9b::7f00:1). Names that merely resolve to loopback (localtest.me) are caught when the call
+    connects (alm/transport.py); this check is for the form, which never resolves names.
+    """
     name = host.lower().rstrip(".")
-    if name in _LOOPBACK_NAMES:
+    if name in _LOOPBACK_NAMES or name.endswith(".localhost"):
         return True
     try:
         address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(name)
@@ -41,9 +49,20 @@ def is_loopback(host: str) -> bool:
             address = ipaddress.IPv4Address(socket.inet_aton(name))
         except OSError:
             return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return address.is_loopback or address.is_unspecified
+    return any(candidate.is_loopback or candidate.is_unspecified for candidate in addresses_within(address))
+
+
+def address_policy(kind: str) -> AddressPolicy:
+    """Where calls for a connection of this kind may connect (checked on every connection, alm/transport.py).
+
+    Public addresses always; loopback with ALM_ALLOW_LOOPBACK_HTTP (development, the emulator); private
+    ranges for Azure DevOps Server with ALM_ALLOW_PRIVATE_SERVER_ADDRESSES; never link-local, multicast
+    or reserved ones. Azure DevOps Services lives on public addresses only.
+    """
+    return AddressPolicy(
+        allow_loopback=settings.ALM_ALLOW_LOOPBACK_HTTP,
+        allow_private=kind == SERVER and settings.ALM_ALLOW_PRIVATE_SERVER_ADDRESSES,
+    )
 
 
 def normalize_connection_url(

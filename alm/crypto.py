@@ -10,9 +10,8 @@ token to the session secret; we keep the two apart on purpose.
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
-import threading
+import re
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
@@ -34,43 +33,42 @@ class DerivedKeys:
         return "DerivedKeys(<redacted>)"
 
 
-_derivations = 0
-_lock = threading.Lock()
+# Exactly what generate_key() prints: 32 bytes in URL-safe base64, 43 characters and one "=".
+_KEY_FORMAT = re.compile(r"[A-Za-z0-9_-]{43}=")
+# 32 random bytes hold about 30 distinct values; fewer than 8 is a pattern (all zeros, a repeated word).
+_MIN_DISTINCT_BYTES = 8
+_HOW = "generate one with `python manage.py generate_encryption_key`"
 
 
 def parse_key(value: str) -> bytes:
-    """Decode a configured key, naming what is wrong with it (never echoing it)."""
+    """Decode a configured key, naming what is wrong with it (never echoing it).
+
+    Only the exact format generate_key() prints is accepted: a passphrase, a hex string, a key in
+    standard base64, or one with stray characters would otherwise pass as some other 32 bytes.
+    """
     text = (value or "").strip()
     if not text:
-        raise EncryptionKeyError("it is empty; generate one with `python manage.py generate_encryption_key`")
-    padded = text + "=" * (-len(text) % 4)
-    try:
-        raw = base64.urlsafe_b64decode(padded.encode("ascii"))
-    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise EncryptionKeyError(f"it is empty; {_HOW}")
+    if not _KEY_FORMAT.fullmatch(text):
         raise EncryptionKeyError(
-            "it is not URL-safe base64; generate one with `python manage.py generate_encryption_key`"
-        ) from None
-    if len(raw) < KEY_BYTES:
-        raise EncryptionKeyError(f"it decodes to {len(raw)} bytes, {KEY_BYTES} are needed")
+            f"it is not a key in the generated format (44 characters of URL-safe base64 ending in “=”); {_HOW}"
+        )
+    raw = base64.urlsafe_b64decode(text.encode("ascii"))
+    if base64.urlsafe_b64encode(raw).decode("ascii") != text:
+        raise EncryptionKeyError(f"it is not a key in the generated format (stray bits in its last character); {_HOW}")
+    if len(set(raw)) < _MIN_DISTINCT_BYTES:
+        raise EncryptionKeyError(f"it is not random (all zeros or a repeated pattern); {_HOW}")
     return raw
 
 
 @functools.lru_cache(maxsize=4)
 def derive_keys(value: str, salt: str) -> DerivedKeys:
-    """Derive the cipher and signing keys; cached, so this runs once per process per key."""
-    global _derivations
+    """Derive the cipher and signing keys; cached, so this runs once per process per key (`cache_info().misses`)."""
     raw = parse_key(value)
-    with _lock:
-        _derivations += 1
     okm = HKDF(algorithm=hashes.SHA256(), length=2 * KEY_BYTES, salt=salt.encode(), info=b"almlink-token-field").derive(
         raw
     )
     return DerivedKeys(cipher_key=okm[:KEY_BYTES], signing_key=okm[KEY_BYTES:])
-
-
-def derivation_count() -> int:
-    """How many times keys were derived in this process (the benchmark reports it)."""
-    return _derivations
 
 
 def generate_key() -> str:

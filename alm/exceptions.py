@@ -226,6 +226,7 @@ class RequestTimedOut(AdoError):
 
     def __init__(self, seconds: float, *, url: str = "") -> None:
         self.seconds = seconds
+        self.url = url
         where = f" from {url}" if url else ""
         super().__init__(
             f"No answer{where} within {seconds:g} seconds. Azure DevOps may be slow or unreachable; "
@@ -242,10 +243,16 @@ class Unreachable(AdoError):
         "tls": "the secure (TLS) connection failed (check https vs http and the server's certificate)",
         "connection_lost": "the connection was dropped before an answer arrived (a proxy or the server closed it)",
         "network": "the network connection failed (check proxy and firewall settings)",
+        "address": (
+            "its host name leads to a loopback, private, link-local or reserved address, which almlink does not "
+            "connect to (for an Azure DevOps Server on the internal network an administrator can set "
+            "ALM_ALLOW_PRIVATE_SERVER_ADDRESSES)"
+        ),
     }
 
     def __init__(self, reason: str, *, url: str = "") -> None:
         self.reason = reason
+        self.url = url
         where = f" {url}" if url else ""
         super().__init__(f"Cannot reach Azure DevOps at{where}: {self.REASONS.get(reason, self.REASONS['network'])}.")
 
@@ -298,3 +305,96 @@ def http_status(error: AlmlinkError) -> int:
         return 502
     # A local refusal (no usable token, unreadable token, another address): a page that says what to do.
     return 200
+
+
+# --- Sign in with Microsoft (Entra ID) ---------------------------------------------------------------------
+
+
+class SignInEnded(TokenRejected):
+    """The user's Microsoft sign-in no longer gives tokens: only signing in again helps.
+
+    A kind of TokenRejected, so every place that treats a rejected token (the banner, the daily check, the
+    e-mails, "never retried as the service account") treats an ended sign-in the same way.
+    """
+
+    code = "sign_in_ended"
+    REASONS = {
+        "revoked": "was revoked (a changed or reset password, or an administrator ended your sessions)",
+        "inactive": "expired after a long time without use",
+        "consent": "no longer has your consent for almlink",
+        "conditional_access": "needs a new interactive sign-in (your organization's access policy asks for it)",
+        "disabled": "belongs to an account that is disabled or no longer exists",
+        "missing": "is not stored here any more",
+        "refused": "was not accepted by Azure DevOps",
+        "unknown": "has ended",
+    }
+
+    def __init__(self, reason: str, *, code: int | None = None, activity_id: str | None = None) -> None:
+        self.reason = reason
+        self.aadsts = code
+        what = self.REASONS.get(reason, self.REASONS["unknown"])
+        suffix = f" (AADSTS{code})" if code else ""
+        AdoError.__init__(
+            self, f"Your Microsoft sign-in {what}{suffix}. Sign in with Microsoft again.", activity_id=activity_id
+        )
+
+
+class SignInFailed(AdoError):
+    """A sign-in attempt did not complete (declined, replayed or stale callback, PKCE or state mismatch)."""
+
+    code = "sign_in_failed"
+    REASONS = {
+        "declined": "was cancelled or consent was declined",
+        "state": "came back with a callback that does not belong to it (start the sign-in again from this page)",
+        "code_used": "came back with a code that was already used",
+        "code_expired": "took too long",
+        "pkce": "could not be verified (PKCE)",
+        "no_account": "returned no account",
+        "unknown": "failed",
+    }
+
+    def __init__(self, reason: str, *, detail: str = "", code: int | None = None) -> None:
+        self.reason = reason
+        self.aadsts = code
+        what = self.REASONS.get(reason, self.REASONS["unknown"])
+        extra = f" ({detail})" if detail else (f" (AADSTS{code})" if code else "")
+        super().__init__(f"Signing in with Microsoft {what}{extra}. Try again.")
+
+
+class EntraMisconfigured(AdoError):
+    """The connection's Entra ID app registration settings are wrong: the administrator must fix them."""
+
+    code = "entra_misconfigured"
+    REASONS = {
+        "secret": "the client secret was not accepted (enter the secret's Value, not its ID)",
+        "secret_expired": "the client secret has expired (add a new one to the app registration)",
+        "client_id": "no application with this application (client) id exists in the directory",
+        "tenant": "the directory (tenant) id is not known to Microsoft Entra ID",
+        "redirect_uri": "the redirect URI is not registered on the app registration",
+        "scope": "the Azure DevOps permissions requested are not valid",
+        "permissions": "the app registration lacks the Azure DevOps delegated permissions",
+        "client": "the application was refused",
+    }
+
+    def __init__(self, reason: str, *, code: int | None = None) -> None:
+        self.reason = reason
+        self.aadsts = code
+        what = self.REASONS.get(reason, self.REASONS["client"])
+        suffix = f" (AADSTS{code})" if code else ""
+        super().__init__(f"The Entra ID configuration of this connection is wrong: {what}{suffix}.")
+# Failures to connect at all: which one it was (refused, TLS, DNS, timeout, a refused address) tells open
+# ports from closed ones, so only superusers see it (message_for).
+CONNECTION_FAILURES: tuple[type[AdoError], ...] = (Unreachable, RequestTimedOut)
+
+
+def message_for(error: AlmlinkError, *, detailed: bool) -> str:
+    """The error as shown to someone: `detailed` (superusers) gets every cause; anyone else one wording for
+    every connection failure, so a connection URL cannot be used to probe which hosts and ports answer."""
+    if detailed or not isinstance(error, CONNECTION_FAILURES):
+        return error.message
+    url = getattr(error, "url", "")
+    where = f" at {url}" if url else ""
+    return (
+        f"Cannot connect to Azure DevOps{where}. Check the URL; a superuser can test the connection "
+        "to see the cause."
+    )

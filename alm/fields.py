@@ -60,6 +60,19 @@ def fernet_for(key: str, salt: str | None = None) -> FernetBytes:
     return FernetBytes(keys.cipher_key, signer=FernetSigner(key=keys.signing_key))
 
 
+def decrypt_with(ciphertext: bytes, key: str) -> Any:
+    """The stored value, if `key` encrypted it; raises ValueError otherwise (never says more)."""
+    try:
+        return pickle.loads(fernet_for(key).decrypt(ciphertext))  # noqa: S301 - authenticated by HMAC first
+    except (BadSignature, ValueError, pickle.UnpicklingError):
+        raise ValueError("not readable with this key") from None
+
+
+def reading_keys() -> tuple[str, ...]:
+    """The keys a stored token is read with: the current one, then during a rotation the previous one."""
+    return tuple(key for key in (settings.ALM_ENCRYPTION_KEY, settings.ALM_ENCRYPTION_KEY_OLD) if key)
+
+
 class EncryptedTokenField(EncryptedMixin, models.TextField):
     """A TextField stored encrypted (AES-256-CBC + HMAC-SHA256, django-cryptography)."""
 
@@ -101,10 +114,13 @@ class EncryptedTokenField(EncryptedMixin, models.TextField):
         if value is None:
             return None
         raw = bytes(value)
-        try:
-            return pickle.loads(self._fernet.decrypt(raw, self.ttl))  # noqa: S301 - authenticated by HMAC first
-        except (BadSignature, ValueError, pickle.UnpicklingError):
-            return UnreadableToken(raw)
+        # While a rotation runs (ALM_ENCRYPTION_KEY_OLD set), tokens not yet re-encrypted still read.
+        for key in reading_keys():
+            try:
+                return decrypt_with(raw, key)
+            except ValueError:
+                continue
+        return UnreadableToken(raw)
 
     def to_python(self, value: Any) -> Any:
         if isinstance(value, UnreadableToken):

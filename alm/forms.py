@@ -7,28 +7,134 @@ validation alone).
 
 from __future__ import annotations
 
+import copy
+import re
+import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.forms.models import construct_instance
 from django.views.decorators.debug import sensitive_variables
 
 from alm.check import TokenReport
 from alm.connection_urls import normalize_connection_url
-from alm.exceptions import AlmlinkError
+from alm.entra_services import check_entra_configuration
+from alm.exceptions import AlmlinkError, message_for
 from alm.models import AlmConnection
 from alm.scopes import permission_list
 from alm.services import check_token, report_details
 from alm.token_state import same_address
 
+if TYPE_CHECKING:
+    from django.http import QueryDict
+
 Checker = Callable[..., TokenReport]
 TEST_BUTTON = "_test_connection"
 
+# --- Sign in with Microsoft (Entra ID) --------------------------------------------------------------------
+# A tenant is named by its GUID or one of its domains (contoso.onmicrosoft.com).
+_TENANT_DOMAIN = re.compile(r"^(?=.{3,253}$)([a-z0-9](-*[a-z0-9])*\.)+[a-z]{2,63}$", re.IGNORECASE)
 
-class AlmConnectionForm(forms.ModelForm):
+
+class EntraSettingsMixin(forms.Form):
+    """The Entra ID part of the connection form: which credentials users may use, the app registration, and
+    whether the connection acts as the app's service principal. The client secret is write-only like the token.
+    """
+
+    credential_types = forms.ChoiceField(
+        label="Users may connect with",
+        choices=AlmConnection.CredentialTypes.choices,
+        required=False,
+        initial=AlmConnection.CredentialTypes.PAT,
+        help_text="Sign in with Microsoft needs Azure DevOps Services; Azure DevOps Server offers tokens only.",
+    )
+    service_identity = forms.ChoiceField(
+        label="The ALM connection acts as",
+        choices=AlmConnection.ServiceIdentity.choices,
+        required=False,
+        initial=AlmConnection.ServiceIdentity.TOKEN,
+        help_text="The service principal needs no person's account: add the app to the organization in Azure "
+        "DevOps (Organization settings → Users) with the access it should have.",
+    )
+    entra_secret = forms.CharField(
+        label="Client secret",
+        required=False,
+        strip=True,
+        max_length=512,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="The secret's Value from Certificates & secrets (not its Secret ID). Leave blank to keep the "
+        "saved one.",
+    )
+
+    # Given to the form's constructor (alm.entra_services.check_entra_configuration by default).
+    entra_checker: Callable[..., None] | None
+
+    def clean_credential_types(self) -> str:
+        return self.cleaned_data.get("credential_types") or AlmConnection.CredentialTypes.PAT
+
+    def clean_service_identity(self) -> str:
+        return self.cleaned_data.get("service_identity") or AlmConnection.ServiceIdentity.TOKEN
+
+    def clean_entra_client_id(self) -> str:
+        value = (self.cleaned_data.get("entra_client_id") or "").strip()
+        if value:
+            try:
+                value = str(uuid.UUID(value))
+            except ValueError:
+                raise ValidationError(
+                    "The application (client) ID is a GUID, as on the app registration's Overview page.",
+                    code="entra_client_id",
+                ) from None
+        return value
+
+    def clean_entra_tenant_id(self) -> str:
+        value = (self.cleaned_data.get("entra_tenant_id") or "").strip()
+        if not value:
+            return value
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            if _TENANT_DOMAIN.match(value):
+                return value.lower()
+        raise ValidationError(
+            "The directory (tenant) ID is a GUID (Overview page) or one of the tenant's domains.",
+            code="entra_tenant_id",
+        )
+
+    def uses_entra(self) -> bool:
+        data = self.cleaned_data
+        return (
+            data.get("credential_types") != AlmConnection.CredentialTypes.PAT
+            or data.get("service_identity") == AlmConnection.ServiceIdentity.ENTRA_APP
+        )
+
+    @sensitive_variables("secret")
+    def clean_entra(self, instance: AlmConnection) -> None:
+        """Require a client secret when Entra ID is used, put a typed one on `instance` (the candidate under
+        test), and test the configuration through the form's checker when any of its settings changed."""
+        if not self.uses_entra() or instance.kind != AlmConnection.Kind.SERVICES:
+            return
+        secret = self.cleaned_data.get("entra_secret") or ""
+        if secret:
+            instance.entra_client_secret = secret
+        elif not instance.entra_client_secret:
+            self.add_error("entra_secret", ValidationError("Required for Sign in with Microsoft.", code="required"))
+            return
+        changed = {"entra_tenant_id", "entra_client_id", "entra_secret", "service_identity", "credential_types"}
+        checker = self.entra_checker
+        if checker is None or not (changed & set(self.changed_data)):
+            return
+        try:
+            checker(connection=instance, secret=secret or None)
+        except AlmlinkError as error:
+            self.add_error(None, ValidationError("%(problem)s", code="entra_test_failed", params={"problem": error}))
+
+
+class AlmConnectionForm(EntraSettingsMixin, forms.ModelForm):
     token = forms.CharField(
         label="Service account token",
         required=False,
@@ -59,9 +165,19 @@ class AlmConnectionForm(forms.ModelForm):
         model = AlmConnection
         fields = ["name", "kind", "url", "default_project", "is_default", "allow_service_account_fallback"]
 
-    def __init__(self, *args: Any, checker: Checker | None = check_token, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        checker: Checker | None = check_token,
+        entra_checker: Callable[..., None] | None = check_entra_configuration,
+        detailed_errors: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        # Only superusers see which connection failure it was (alm.exceptions.message_for).
+        self.detailed_errors = detailed_errors
         self.checker = checker
+        self.entra_checker = entra_checker
         self.token_report: TokenReport | None = None
         self.token_error: AlmlinkError | None = None
         self.token_test_failed = False
@@ -78,7 +194,8 @@ class AlmConnectionForm(forms.ModelForm):
                 "Changing the URL needs the token typed again."
             )
         else:
-            token_field.required = True
+            # A connection acting as its Entra ID service principal needs no service account token.
+            token_field.required = self.data.get("service_identity") != AlmConnection.ServiceIdentity.ENTRA_APP
 
     def clean_url(self) -> str:
         url = self.cleaned_data.get("url") or ""
@@ -88,7 +205,7 @@ class AlmConnectionForm(forms.ModelForm):
             return url  # the model's validation words it
         if "@" in parts.netloc:
             # The field is shown again without the user info, which may be a token pasted by mistake.
-            self.data = self.data.copy()
+            self.data = cast("QueryDict", self.data).copy()  # the admin binds a QueryDict
             self.data[self.add_prefix("url")] = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
             raise ValidationError(self.error_messages["user_info"], code="user_info")
         return url
@@ -108,7 +225,7 @@ class AlmConnectionForm(forms.ModelForm):
 
     @sensitive_variables("token")
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = cast(dict[str, Any], super().clean())  # a ModelForm's clean() returns cleaned_data
         url, kind = cleaned.get("url"), cleaned.get("kind")
         if self.errors or not url or not kind:
             return cleaned
@@ -123,8 +240,15 @@ class AlmConnectionForm(forms.ModelForm):
             self.add_error("url", error)
             return cleaned
         token = cleaned.get("token") or None
+        # What the connection would be once saved, for the tests (the instance itself is filled in later).
+        candidate = construct_instance(self, copy.copy(self.instance))
+        candidate.url = url
+        self.clean_entra(candidate)
+        if self.errors:
+            return cleaned
+        self._candidate = candidate
         moved = bool(self.instance.pk) and not same_address(self._saved[0], url)
-        if moved and not token:
+        if moved and not token and not candidate.acts_as_service_principal:
             # The saved token is bound to the old address: it is not tested (nor sent) anywhere else.
             self.add_error("token", ValidationError(self.error_messages["moved"], code="moved"))
             return cleaned
@@ -136,14 +260,9 @@ class AlmConnectionForm(forms.ModelForm):
 
     @sensitive_variables("token")
     def _test(self, *, url: str, kind: str, project: str, token: str | None) -> None:
-        candidate = AlmConnection(
-            pk=self.instance.pk,
-            url=url,
-            kind=kind,
-            default_project=project,
-            service_token=self.instance.service_token if token is None else "",
-            service_token_origin=self.instance.service_token_origin,
-        )
+        candidate = self._candidate
+        if token is not None:
+            candidate.service_token = ""  # the typed token is tested, never the saved one
         self.tested = True
         assert self.checker is not None  # noqa: S101 - narrowed by clean()
         try:
@@ -179,14 +298,14 @@ class AlmConnectionForm(forms.ModelForm):
         report = self.token_report
         return {
             "details": report_details(report) if report else {},
-            "error": self.token_error.message if self.token_error else "",
+            "error": message_for(self.token_error, detailed=self.detailed_errors) if self.token_error else "",
             "ok": self.test_passed,
             "expires_on": report.expires_on if report else None,
         }
 
     def _problem(self) -> str:
         if self.token_error is not None:
-            return self.token_error.message
+            return message_for(self.token_error, detailed=self.detailed_errors)
         report = self.token_report
         if report is None:
             return "it could not be tested."
@@ -199,9 +318,12 @@ class AlmConnectionForm(forms.ModelForm):
             parts.append(f"These could not be checked: {unknown}.")
         return " ".join(parts)
 
-    @sensitive_variables("token")
+    @sensitive_variables("token", "secret")
     def save(self, commit: bool = True) -> AlmConnection:
         token = self.cleaned_data.get("token")
         if token:
             self.instance.set_service_token(token)
+        secret = self.cleaned_data.get("entra_secret")
+        if secret:
+            self.instance.entra_client_secret = secret
         return super().save(commit=commit)

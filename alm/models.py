@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection
 from typing import Any
 
@@ -18,6 +19,12 @@ from alm.fields import EncryptedTokenField
 from alm.token_state import same_address
 
 
+def validate_no_control_characters(value: str) -> None:
+    """Refuse control characters (CR and LF above all): the name goes into e-mail subjects and pages."""
+    # Cc: C0/C1 controls (CR, LF, TAB, NUL, NEL); Zl/Zp: the Unicode line and paragraph separators.
+    if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in value):
+        raise ValidationError("The name cannot contain line breaks, tabs or other control characters.", code="control")
+
 class AlmConnectionQuerySet(models.QuerySet["AlmConnection"]):
     def default(self) -> AlmConnection | None:
         """The active default connection, or None when none is configured."""
@@ -29,7 +36,12 @@ class AlmConnection(models.Model):
         SERVICES = "services", "Azure DevOps Services"
         SERVER = "server", "Azure DevOps Server"
 
-    name = models.CharField(max_length=100, unique=True, help_text="A name for people, e.g. “Fabrikam”.")
+    name = models.CharField(
+        max_length=100,
+        unique=True,
+        help_text="A name for people, e.g. “Fabrikam”.",
+        validators=[validate_no_control_characters],
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SERVICES)
     url = models.CharField(
         "organization or collection URL",
@@ -39,7 +51,7 @@ class AlmConnection(models.Model):
         "or for Azure DevOps Server https://server[:port]/[virtual directory/]{collection}.",
     )
     # The service account's personal access token, encrypted at rest; never rendered anywhere.
-    service_token = EncryptedTokenField("service account token")
+    service_token = EncryptedTokenField("service account token", null=True, blank=True)  # none: acts as the app
     default_project = models.CharField(
         max_length=255, blank=True, help_text="The project work items are planned in (its exact name)."
     )
@@ -52,6 +64,35 @@ class AlmConnection(models.Model):
         "users without a token may change work items through the service account",
         default=True,
         help_text="When off, only users who saved their own token can change work items.",
+    )
+
+    # --- Sign in with Microsoft (Entra ID): Azure DevOps Services only (Server has no OAuth, entra facts) ---
+    class CredentialTypes(models.TextChoices):
+        PAT = "pat", "Personal access tokens"
+        ENTRA = "entra", "Sign in with Microsoft (Entra ID)"
+        BOTH = "both", "Both: personal access tokens and Sign in with Microsoft"
+
+    class ServiceIdentity(models.TextChoices):
+        TOKEN = "token", "The service account's personal access token"
+        ENTRA_APP = "entra_app", "The Entra ID application itself (service principal, client credentials)"
+
+    credential_types = models.CharField(
+        "users may connect with",
+        max_length=8,
+        choices=CredentialTypes.choices,
+        default=CredentialTypes.PAT,
+        help_text="Azure DevOps Server offers personal access tokens only.",
+    )
+    entra_tenant_id = models.CharField("directory (tenant) ID", max_length=64, blank=True)
+    entra_client_id = models.CharField("application (client) ID", max_length=64, blank=True)
+    # The app registration's client secret, encrypted at rest like tokens; never rendered anywhere.
+    entra_client_secret = EncryptedTokenField("client secret", null=True, blank=True)
+    service_identity = models.CharField(
+        "the ALM connection acts as",
+        max_length=16,
+        choices=ServiceIdentity.choices,
+        default=ServiceIdentity.TOKEN,
+        help_text="Who acts for users without their own credential (when the fallback is allowed).",
     )
 
     last_tested_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -132,6 +173,23 @@ class AlmConnection(models.Model):
         return (parts.hostname or "").split(".")[0]
 
     @property
+    def offers_tokens(self) -> bool:
+        return self.kind == self.Kind.SERVER or self.credential_types != self.CredentialTypes.ENTRA
+
+    @property
+    def offers_entra(self) -> bool:
+        """Whether users may sign in with Microsoft here: Services only, and only once configured."""
+        return (
+            self.kind == self.Kind.SERVICES
+            and self.credential_types != self.CredentialTypes.PAT
+            and bool(self.entra_tenant_id and self.entra_client_id)
+        )
+
+    @property
+    def acts_as_service_principal(self) -> bool:
+        return self.kind == self.Kind.SERVICES and self.service_identity == self.ServiceIdentity.ENTRA_APP
+
+    @property
     def service_account_name(self) -> str:
         return self.last_test_identity_name or "the ALM service account"
 
@@ -147,6 +205,28 @@ class AlmConnection(models.Model):
                 )
             except ValidationError as error:
                 raise ValidationError({"url": error.error_list}) from None
+        self._clean_entra()
+
+    def _clean_entra(self) -> None:
+        """Entra ID needs Services and an app registration; Server connections offer tokens only."""
+        uses_entra = (
+            self.credential_types != self.CredentialTypes.PAT or self.service_identity == self.ServiceIdentity.ENTRA_APP
+        )
+        if not uses_entra:
+            return
+        if self.kind == self.Kind.SERVER:
+            if self.credential_types != self.CredentialTypes.PAT:
+                message = "Azure DevOps Server has no Sign in with Microsoft: choose personal access tokens."
+                raise ValidationError({"credential_types": message}, code="entra_server")
+            message = "Azure DevOps Server connections act with a personal access token."
+            raise ValidationError({"service_identity": message}, code="entra_server")
+        missing = {
+            name: "Required for Sign in with Microsoft."
+            for name in ("entra_tenant_id", "entra_client_id")
+            if not getattr(self, name).strip()
+        }
+        if missing:
+            raise ValidationError(missing, code="entra_required")
 
 
 @receiver(post_delete, sender=AlmConnection)

@@ -10,9 +10,10 @@ from django.conf import settings
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from alm import check
+from alm import check, entra_services
 from alm.check import TokenReport
 from alm.client import AdoClient
+from alm.connection_urls import address_policy
 from alm.exceptions import TRANSIENT_ERRORS, AlmlinkError, TokenExpired, TokenUnreadable
 from alm.fields import is_unreadable
 from alm.models import AlmConnection
@@ -24,6 +25,7 @@ def client_for(
     connection: AlmConnection,
     token: str | None = None,
     bound_to: str | None = None,
+    bearer: bool = False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> AdoClient:
     """A client for the connection acting with `token`, or with the service account's token when None.
@@ -31,13 +33,22 @@ def client_for(
     A saved token is only sent to the address it was verified against (`bound_to`; for the service
     token, the URL it was entered with): the client refuses any other with TokenNotBound.
     """
+    if token is None and connection.acts_as_service_principal:
+        return entra_services.service_principal_client(connection=connection)  # Sign in with Microsoft
     secret = connection.service_token if token is None else token
     if token is None:
         bound_to = connection.service_token_origin or connection.url
     if is_unreadable(secret) or not isinstance(secret, str):
         raise TokenUnreadable("The saved service account token" if token is None else "The saved token")
     return AdoClient(
-        connection.url, secret, timeout=settings.ALM_HTTP_TIMEOUT, kind=connection.kind, bound_to=bound_to, sleep=sleep
+        connection.url,
+        secret,
+        timeout=settings.ALM_HTTP_TIMEOUT,
+        kind=connection.kind,
+        bound_to=bound_to,
+        addresses=address_policy(connection.kind),
+        bearer=bearer,
+        sleep=sleep,
     )
 
 

@@ -42,7 +42,9 @@ def measure(stack: Stack, password: str) -> TwoHosts:
         return wrk(f"{url}/profile/", cookie, seconds=SECONDS, connections=CONNECTIONS, out=log)
 
     wrk(f"{a}/profile/", cookie, seconds=SECONDS, connections=CONNECTIONS)  # warm
-    ones, twos, errors = [], [], 0
+    ones: list[float] = []
+    twos: list[float] = []
+    errors = 0
     with ThreadPoolExecutor(max_workers=2) as pool:
         for number in range(ROUNDS):
             order = ("one", "two") if number % 2 == 0 else ("two", "one")

@@ -172,6 +172,7 @@ def measure_test_connection(emulator: Emulator) -> ConnectionCheck:
     from django.conf import settings
 
     from alm.client import AdoClient
+    from alm.connection_urls import address_policy
     from alm.models import AlmConnection
     from alm.services import check_token
 
@@ -195,7 +196,13 @@ def measure_test_connection(emulator: Emulator) -> ConnectionCheck:
             ok = ok and report.ok
             # The floor: one call through the same client, new session included, like the check's.
             started = time.perf_counter()
-            with AdoClient(connection.url, token, timeout=settings.ALM_HTTP_TIMEOUT, kind=connection.kind) as one:
+            with AdoClient(
+                connection.url,
+                token,
+                timeout=settings.ALM_HTTP_TIMEOUT,
+                kind=connection.kind,
+                addresses=address_policy(connection.kind),
+            ) as one:
                 one.connection_data()
             ones.append(time.perf_counter() - started)
     finally:
@@ -295,7 +302,7 @@ def measure_encryption() -> Encryption:
     """Saving and reading bob's credential, the decryption alone, and how often the keys were derived."""
     from django.db import connection
 
-    from alm.crypto import derivation_count
+    from alm.crypto import derive_keys
     from profiles.models import AlmCredential
 
     credential = AlmCredential.objects.get(user__username="bob")
@@ -306,7 +313,7 @@ def measure_encryption() -> Encryption:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         ciphertext = cursor.fetchone()[0]
-    before = derivation_count()
+    before = derive_keys.cache_info().misses
 
     def save() -> None:
         credential.token = token
@@ -328,8 +335,8 @@ def measure_encryption() -> Encryption:
         read_us=_per_call_us(CREDENTIAL_ROUNDS, read),
         read_without_token_us=_per_call_us(CREDENTIAL_ROUNDS, read_without_token),
         decrypt_us=_per_call_us(CREDENTIAL_ROUNDS, decrypt),
-        derivations_total=derivation_count(),
-        derivations_during_rounds=derivation_count() - before,
+        derivations_total=derive_keys.cache_info().misses,
+        derivations_during_rounds=derive_keys.cache_info().misses - before,
     )
     if AlmCredential.objects.get(pk=credential.pk).token != token:
         raise BenchError("bob's token did not survive the save/read rounds")

@@ -7,7 +7,9 @@ variable's name. Development values come from `make run` (a generated, git-ignor
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -15,10 +17,11 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-# A local `.env` is a development convenience written by `make run`; real
-# deployments set the variables in the process environment (which wins).
+# A local `.env` is a development convenience written by `make run`, read only when asked
+# (DJANGO_READ_DOT_ENV_FILE=true, which `make run` sets): a leftover file on a server must never
+# turn debug on. Real deployments set the variables in the process environment (which wins).
 ENV_FILE = Path(env.str("DJANGO_ENV_FILE", default=str(BASE_DIR / ".env")))
-if ENV_FILE.is_file():
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False) and ENV_FILE.is_file():
     env.read_env(str(ENV_FILE))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -30,19 +33,23 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Its own variable, independent of SECRET_KEY: rotating the session secret must
 # never make the stored Azure DevOps tokens unreadable, and vice versa.
 ALM_ENCRYPTION_KEY = env.str("ALM_ENCRYPTION_KEY")
+# During a key rotation: the previous key, still read (never written) until rotate_encryption_key has run.
+ALM_ENCRYPTION_KEY_OLD = env.str("ALM_ENCRYPTION_KEY_OLD", default="")
 ALM_ENCRYPTION_SALT = env.str("ALM_ENCRYPTION_SALT", default="almlink-credentials-v1")
 
 
-def _check_encryption_key(value: str) -> None:
+def _check_encryption_key(name: str, value: str) -> None:
     from alm.crypto import EncryptionKeyError, parse_key
 
     try:
         parse_key(value)
     except EncryptionKeyError as exc:
-        raise ImproperlyConfigured(f"ALM_ENCRYPTION_KEY is malformed: {exc}") from None
+        raise ImproperlyConfigured(f"{name} is malformed: {exc}") from None
 
 
-_check_encryption_key(ALM_ENCRYPTION_KEY)
+_check_encryption_key("ALM_ENCRYPTION_KEY", ALM_ENCRYPTION_KEY)
+if ALM_ENCRYPTION_KEY_OLD:
+    _check_encryption_key("ALM_ENCRYPTION_KEY_OLD", ALM_ENCRYPTION_KEY_OLD)
 
 # --- Azure DevOps ------------------------------------------------------------
 # Seconds before an outbound call to Azure DevOps gives up (connect and read).
@@ -55,8 +62,19 @@ ALM_ALLOW_LOOPBACK_HTTP = env.bool("ALM_ALLOW_LOOPBACK_HTTP", default=DEBUG)
 ALM_ALLOW_FOREIGN_TOKENS = env.bool("ALM_ALLOW_FOREIGN_TOKENS", default=False)
 # The app's public address, for links in e-mails sent outside a request (the daily token check).
 ALM_SITE_URL = env.str("ALM_SITE_URL", default="http://127.0.0.1:8000")
+# Sign in with Microsoft: the Entra ID authority host (another for sovereign clouds or the emulator), and a CA
+# file to trust for it instead of the system's (the emulator's, in development; empty in production).
+ALM_ENTRA_AUTHORITY_HOST = env.str("ALM_ENTRA_AUTHORITY_HOST", default="https://login.microsoftonline.com")
+ALM_ENTRA_CA_BUNDLE = env.str("ALM_ENTRA_CA_BUNDLE", default="")
 # Test Connection / Save attempts per user per minute.
 ALM_CREDENTIAL_RATE_LIMIT = env.int("ALM_CREDENTIAL_RATE_LIMIT", default=10)
+# Work item pages (they call Azure DevOps) per user per minute: everyone without a token shares the
+# service account's Azure DevOps budget, so one person must not be able to spend it for all.
+ALM_USER_CALLS_PER_MINUTE = env.int("ALM_USER_CALLS_PER_MINUTE", default=30)
+# Azure DevOps Server on a private network (10.x, 172.16-31.x, 192.168.x, 100.64.x, fc00::/7) is refused
+# unless this is set. Loopback follows ALM_ALLOW_LOOPBACK_HTTP; link-local (cloud metadata), multicast
+# and reserved addresses are always refused.
+ALM_ALLOW_PRIVATE_SERVER_ADDRESSES = env.bool("ALM_ALLOW_PRIVATE_SERVER_ADDRESSES", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -70,6 +88,8 @@ INSTALLED_APPS = [
     "profiles",
     "workitems",
     "ado_emulator",
+    "axes",
+    "config.apps.SiteConfig",
 ]
 
 MIDDLEWARE = [
@@ -83,12 +103,21 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.NoStoreForSignedInMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses a sign-in while its user name and address are locked out, before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
-TEMPLATES = [
+TEMPLATES: list[dict[str, Any]] = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
@@ -114,6 +143,20 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", d
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://almlink")}
+
+# --- Sign-in lockout (django-axes) ---------------------------------------------
+# Failed sign-ins are counted in the cache, per user name and address together: guessing one
+# person's password from one address locks that pair only, never the person everywhere.
+AXES_HANDLER = "config.login_lockout.LockoutRecordingCacheHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("ALM_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ALM_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.login_lockout.lockout_response"
+# The address is the connection's (REMOTE_ADDR), never a header a client can forge; behind a proxy
+# every client shares the proxy's address, so the lockout is then per user name (README, Security).
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# A per-process cache makes the lockout count per worker: config.checks warns (`check --deploy`, debug off).
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -162,6 +205,8 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Error reports (ADMINS e-mails) mask the passwords inside URL-shaped settings too (CACHE_URL's Redis password).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.SafeSettingsFilter"
 
 LOGGING = {
     "version": 1,
@@ -173,5 +218,7 @@ LOGGING = {
         # urllib3 at DEBUG prints request lines; they never carry the token
         # (it travels in a header), but keep the noise down by default.
         "urllib3": {"level": "WARNING"},
+        # axes says "BEGIN" on every start at INFO; its failed sign-ins and lockouts are WARNINGs.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -107,8 +107,8 @@ def _csv(rows) -> HttpResponse:
 
 def _cell(value: object) -> str:
     text = str(value)
-    # A leading = + - @ would make a spreadsheet evaluate the cell (CSV injection).
-    return "'" + text if text[:1] in {"=", "+", "-", "@"} else text
+    # A leading = + - @ TAB or CR would make a spreadsheet evaluate the cell (CSV injection, OWASP's list).
+    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
 
 
 @admin.register(TokenNotice)

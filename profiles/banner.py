@@ -47,6 +47,11 @@ REPLACE = "Create a new token in Azure DevOps and replace it on your profile."
 # Rejected reasons: the banner's state key, its title and what to do.
 REJECTED = {
     "revoked": ("revoked", "Your personal ALM token was revoked.", REPLACE),
+    "sign_in_ended": (
+        "sign_in_ended",
+        "Your Microsoft sign-in has ended: sign in again.",
+        "Until you sign in with Microsoft again on your profile, you cannot change work items as yourself.",
+    ),
     "permissions": (
         "permissions",
         "Your personal ALM token is missing permissions.",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from profiles.auth import SignedInRequest
 from profiles.banner import DISMISSED_SESSION_KEY, banner_for
 from profiles.standing import standings
 
@@ -15,7 +18,7 @@ def alm_banner(request: HttpRequest) -> dict[str, object]:
         return {}
 
     def build() -> object:
-        mine = standings(request)
+        mine = standings(cast(SignedInRequest, request))  # its user is signed in: checked above
         dismissed = request.session.get(DISMISSED_SESSION_KEY)
         return banner_for(standing=mine[0] if mine else None, dismissed=dismissed) or ""
 

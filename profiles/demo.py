@@ -11,6 +11,8 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from ado_emulator.entra import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from ado_emulator.model import TENANT_ID
 from alm.models import AlmConnection
 from alm.scopes import REQUIRED_PERMISSIONS
 
@@ -50,6 +52,13 @@ def seed_alm(*, users: dict, emulator_url: str) -> None:
         connection.set_service_token(service["pat"]["token"])
         connection.save(update_fields=["url", "service_token", "service_token_origin", "service_token_changed_at"])
         AlmCredential.objects.filter(user=users["bob"], connection=connection).update(origin=url)
+    # Sign in with Microsoft: the connection offers both credential types, with the emulator's demo app.
+    if not connection.entra_client_id:
+        connection.credential_types = AlmConnection.CredentialTypes.BOTH
+        connection.entra_tenant_id = TENANT_ID
+        connection.entra_client_id = DEMO_CLIENT_ID
+        connection.entra_client_secret = DEMO_CLIENT_SECRET
+        connection.save()
     bob = users["bob"]
     identity = people[bob.email]
     AlmCredential.objects.get_or_create(

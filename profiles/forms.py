@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from django import forms
 
@@ -23,7 +24,7 @@ class TokenForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args: object, action: str = "test", **kwargs: object) -> None:
+    def __init__(self, *args: Any, action: str = "test", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.action = action
 

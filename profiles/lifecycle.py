@@ -12,6 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -26,11 +27,13 @@ from alm.fields import is_unreadable
 from alm.models import AlmConnection
 from alm.services import check_connection, check_token
 from alm.token_state import State, expiry_notice
+from profiles import entra_flow
 from profiles.models import AlmCredential, JobLock, TokenNotice
 from profiles.services import CheckOutcome, record_outcome, token_problems
 from profiles.state import credential_state
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LOCK_NAME = "check_alm_tokens"
 MAX_THROTTLE_WAIT = 30.0
@@ -97,8 +100,14 @@ def _send(*, to: list[str], subject: str, template: str, context: dict[str, obje
     return True
 
 
-def _notify_once(*, connection, subject: str, event: str, token_saved_at: datetime, send: Callable[[], bool]) -> bool:
-    """Record the notice first (unique per token and event), then send; a duplicate is skipped."""
+def _notify_once(
+    *, connection: AlmConnection, subject: str, event: str, token_saved_at: datetime, send: Callable[[], bool]
+) -> bool:
+    """Record the notice first (unique per token and event), then send; a duplicate is skipped.
+
+    A message that cannot be sent (a header the mail library refuses, the mail server down) is logged
+    and not recorded, so the next run tries again; it never stops the other notices.
+    """
     try:
         with transaction.atomic():
             notice = TokenNotice.objects.create(
@@ -110,11 +119,14 @@ def _notify_once(*, connection, subject: str, event: str, token_saved_at: dateti
                 return False
     except IntegrityError:
         return False
+    except (ValueError, OSError):  # BadHeaderError is a ValueError; SMTP and socket errors are OSErrors
+        logger.exception("Could not send the %s notice for %s on connection %s", event, subject, connection.pk)
+        return False
     logger.info("Sent %s notice for %s on %s", event, subject, connection.name)
     return notice is not None
 
 
-def _check_with_backoff(check: Callable[[], object], *, sleep: Callable[[float], None]) -> object:
+def _check_with_backoff(check: Callable[[], T], *, sleep: Callable[[float], None]) -> T:
     try:
         return check()
     except ado.Throttled as error:
@@ -126,7 +138,12 @@ def _throttle_wait(error: ado.Throttled) -> float:
     return min(error.retry_after or 5.0, MAX_THROTTLE_WAIT)
 
 
-def _probe_user(credential: AlmCredential, *, retried: bool, slots: _Slots):
+SIGN_IN_PENDING = object()
+
+
+def _probe_user(
+    credential: AlmCredential, *, retried: bool, slots: _Slots
+) -> CheckOutcome | ado.Throttled | object | None:
     """Ask Azure DevOps about one user's token. Network only, so it can run in a worker thread.
 
     A token verified for another address (the connection moved) is not sent anywhere: its owner
@@ -135,6 +152,8 @@ def _probe_user(credential: AlmCredential, *, retried: bool, slots: _Slots):
     """
     if credential_state(credential).state in (State.UNREADABLE, State.RETEST):
         return None
+    if credential.token is None:
+        return SIGN_IN_PENDING  # Sign in with Microsoft: checked in the database's thread, see _record_user
     try:
         with slots.held() as sleep:
             report = check_token(
@@ -190,9 +209,9 @@ class _Slots:
             self._free.release()
 
 
-def _record_user(credential: AlmCredential, outcome) -> str:
+def _record_user(credential: AlmCredential, outcome: CheckOutcome | object | None) -> str:
     """Store what the check learned; returns working | rejected | unreachable | unreadable."""
-    if outcome is None:
+    if not isinstance(outcome, CheckOutcome):
         return "unreadable"
     if outcome.transient:
         return "unreachable"
@@ -202,9 +221,10 @@ def _record_user(credential: AlmCredential, outcome) -> str:
 
 def _user_notices(credential: AlmCredential, now: datetime) -> int:
     user = credential.user
-    context = {"user": user, "connection": credential.connection, "credential": credential}
+    context: dict[str, object] = {"user": user, "connection": credential.connection, "credential": credential}
     subject_key = f"user:{user.pk}"
     state = credential_state(credential, now=now)
+    event: str | None
     if state.blocks and state.state is not State.UNREADABLE:
         event, subject = TokenNotice.Event.REJECTED, "Your Azure DevOps token for almlink no longer works"
     else:
@@ -227,10 +247,11 @@ def _user_notices(credential: AlmCredential, now: datetime) -> int:
     return int(sent)
 
 
-def _service_notices(connection, now: datetime) -> int:
+def _service_notices(connection: AlmConnection, now: datetime) -> int:
     staff = list(
         get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="").values_list("email", flat=True)
     )
+    event: str | None
     if connection.last_test_ok is False:
         event = TokenNotice.Event.REJECTED
         subject = f"almlink: the service account token of {connection.name} no longer works"
@@ -297,7 +318,7 @@ def check_all_tokens(
         if connection.service_token and not is_unreadable(connection.service_token):
             # check_connection records the outcome itself, and leaves it alone when Azure DevOps is unreachable.
             with suppress(ado.AlmlinkError):
-                _check_with_backoff(lambda c=connection: check_connection(connection=c), sleep=sleep)
+                _check_with_backoff(lambda c=connection: check_connection(connection=c), sleep=sleep)  # type: ignore[misc]
             connection.refresh_from_db()
         summary.checked += 1
         tick()
@@ -306,6 +327,12 @@ def check_all_tokens(
         summary.emails += _service_notices(connection, now)
 
     def finish(batch: list[tuple[AlmCredential, object]]) -> None:
+        # A Microsoft sign-in: its refresh stores the rotated token cache, so it runs here, not in the pool,
+        # and before the batch's transaction (it calls Azure DevOps).
+        batch = [
+            (credential, entra_flow.probe(credential=credential) if outcome is SIGN_IN_PENDING else outcome)
+            for credential, outcome in batch
+        ]
         # One transaction per batch: on SQLite every commit waits for the disk (about 13 ms here), which
         # made this thread, not Azure DevOps, the bottleneck. E-mails go out after the commit, so a
         # rolled-back batch never leaves an e-mail behind without its notice record.
@@ -357,14 +384,14 @@ def _run_bounded(
         while True:
             now = clock()
             while waiting and waiting[0][0] <= now:
-                credential = heapq.heappop(waiting)[2]
-                running[pool.submit(_probe_user, credential, retried=True, slots=slots)] = credential
+                due_again = heapq.heappop(waiting)[2]
+                running[pool.submit(_probe_user, due_again, retried=True, slots=slots)] = due_again
             while not exhausted and len(running) + len(waiting) < limit:
-                credential = next(credentials, None)
-                if credential is None:
+                fresh = next(credentials, None)
+                if fresh is None:
                     exhausted = True
                     break
-                running[pool.submit(_probe_user, credential, retried=False, slots=slots)] = credential
+                running[pool.submit(_probe_user, fresh, retried=False, slots=slots)] = fresh
             if not running and not waiting:
                 flush()
                 return

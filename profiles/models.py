@@ -22,11 +22,13 @@ class AlmCredential(models.Model):
         REVOKED = "revoked", "Revoked"
         INVALID = "invalid", "No longer valid"
         PERMISSIONS = "permissions", "Missing permissions"
+        SIGN_IN_ENDED = "sign_in_ended", "Microsoft sign-in ended"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alm_credentials")
     connection = models.ForeignKey("alm.AlmConnection", on_delete=models.CASCADE, related_name="credentials")
     # Encrypted at rest (django-cryptography, key ALM_ENCRYPTION_KEY). Never rendered, never logged.
-    token = EncryptedTokenField()
+    # Null for a Microsoft sign-in, whose (encrypted) MSAL cache is in EntraSignIn instead.
+    token = EncryptedTokenField(null=True)
 
     # What Azure DevOps told us about the token; nothing here is derived from the token itself.
     ado_id = models.CharField("Azure DevOps identity id", max_length=64, blank=True)
@@ -118,3 +120,7 @@ class JobLock(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Sign in with Microsoft: its model lives in its own module; imported here so Django registers it.
+from profiles.entra_models import EntraSignIn  # noqa: E402, F401

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -16,10 +15,12 @@ from alm import exceptions as ado
 from alm.models import AlmConnection
 from alm.scopes import REQUIRED_PERMISSIONS, how_to_grant
 from alm.services import check_token
+from profiles import entra
+from profiles.limits import spend
 from profiles.models import AlmCredential
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from alm.check import TokenReport
 
@@ -65,26 +66,18 @@ class CheckOutcome:
         return self.error is not None and self.error.is_transient
 
 
-def check_rate_limit(*, user: AbstractBaseUser) -> None:
-    """Allow ALM_CREDENTIAL_RATE_LIMIT tests/saves per user per minute (cache-backed window)."""
-    window = 60
-    now = int(time.time())
-    key = f"almcred-rate:{user.pk}:{now // window}"
-    cache.add(key, 0, timeout=window + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=window + 5)
-        count = 1
-    if count > settings.ALM_CREDENTIAL_RATE_LIMIT:
-        raise RateLimited(retry_in=window - now % window or 1)
+def check_rate_limit(*, user: User) -> None:
+    """Allow ALM_CREDENTIAL_RATE_LIMIT tests/saves per user per minute (cache-backed, fails open: profiles.limits)."""
+    wait = spend(user=user, kind="credential-tests", limit=settings.ALM_CREDENTIAL_RATE_LIMIT)
+    if wait is not None:
+        raise RateLimited(retry_in=wait)
 
 
-def saved_credential(*, user: AbstractBaseUser, connection: AlmConnection) -> AlmCredential | None:
+def saved_credential(*, user: User, connection: AlmConnection) -> AlmCredential | None:
     return AlmCredential.objects.filter(user=user, connection=connection).first()
 
 
-def _owner_problem(*, user: AbstractBaseUser, report: TokenReport) -> str | None:
+def _owner_problem(*, user: User, report: TokenReport) -> str | None:
     token_email = (report.identity.email or "").strip().lower()
     user_email = (getattr(user, "email", "") or "").strip().lower()
     if settings.ALM_ALLOW_FOREIGN_TOKENS or (token_email and token_email == user_email):
@@ -97,7 +90,7 @@ def _owner_problem(*, user: AbstractBaseUser, report: TokenReport) -> str | None
     )
 
 
-def token_problems(*, user: AbstractBaseUser, report: TokenReport) -> tuple[tuple[str, ...], bool]:
+def token_problems(*, user: User, report: TokenReport) -> tuple[tuple[str, ...], bool]:
     problems: list[str] = []
     owner = _owner_problem(user=user, report=report)
     if owner:
@@ -123,7 +116,7 @@ def _warnings(report: TokenReport) -> tuple[str, ...]:
 
 
 @sensitive_variables("token")
-def check_credential(*, user: AbstractBaseUser, connection: AlmConnection, token: str | None) -> CheckOutcome:
+def check_credential(*, user: User, connection: AlmConnection, token: str | None) -> CheckOutcome:
     """Test a pasted token, or the saved one when none is given; never raises for Azure DevOps failures."""
     check_rate_limit(user=user)
     saved = None
@@ -138,8 +131,10 @@ def check_credential(*, user: AbstractBaseUser, connection: AlmConnection, token
             )
         token = saved.token
     started = time.monotonic()
+    # Sign in with Microsoft: a saved sign-in is tested with its Entra access token.
+    sign_in = entra.acting_sign_in(saved)
     try:
-        report = check_token(connection=connection, token=token)
+        report = entra.check_sign_in(sign_in) if sign_in else check_token(connection=connection, token=token)
     except ado.AlmlinkError as error:
         outcome = CheckOutcome(
             connection_id=connection.pk,
@@ -166,8 +161,14 @@ def check_credential(*, user: AbstractBaseUser, connection: AlmConnection, token
 @sensitive_variables("credential")
 def verify_credential(*, credential: AlmCredential) -> None:
     """Ask Azure DevOps whose a saved token is, at the address it was saved for, and store the answer."""
+    sign_in = entra.acting_sign_in(credential)
     try:
-        report = check_token(connection=credential.connection, token=credential.token, bound_to=credential.origin)
+        if sign_in is not None:
+            report = entra.check_sign_in(sign_in)  # Sign in with Microsoft
+        elif credential.token is None:
+            raise ado.SignInEnded("missing")  # never the service account's token in its place
+        else:
+            report = check_token(connection=credential.connection, token=credential.token, bound_to=credential.origin)
     except ado.AlmlinkError as error:
         record_outcome(credential=credential, outcome=CheckOutcome(connection_id=credential.connection_id, error=error))
         return
@@ -228,12 +229,17 @@ def mark_foreign(*, credential: AlmCredential, identity_name: str) -> None:
 def mark_rejected(*, credential: AlmCredential, error: ado.AlmlinkError) -> None:
     """Azure DevOps refused the saved token itself: keep it (the user decides), but say so everywhere."""
     reason = AlmCredential.RejectedReason.INVALID
+    if credential.token is None and isinstance(error, ado.TokenRejected) and not isinstance(error, ado.SignInEnded):
+        # A Microsoft sign-in (no token stored) that Azure DevOps refused: the sign-in has ended.
+        error = ado.SignInEnded("refused", activity_id=error.activity_id)
     if isinstance(error, ado.TokenExpired):
         reason = AlmCredential.RejectedReason.EXPIRED
         if error.expired_on:
             credential.expires_on = error.expired_on
         elif credential.expires_on is None or credential.expires_on > timezone.now():
             credential.expires_on = timezone.now()
+    elif isinstance(error, ado.SignInEnded):
+        reason = AlmCredential.RejectedReason.SIGN_IN_ENDED
     elif isinstance(error, ado.TokenRejected) and error.reason == "revoked":
         reason = AlmCredential.RejectedReason.REVOKED
     elif isinstance(error, ado.PermissionMissing):
@@ -258,7 +264,7 @@ def _write_back(credential: AlmCredential, fields: Sequence[str]) -> None:
 
 @sensitive_variables("token")
 def save_credential(
-    *, user: AbstractBaseUser, connection: AlmConnection, token: str, allow_unverified: bool = False
+    *, user: User, connection: AlmConnection, token: str, allow_unverified: bool = False
 ) -> tuple[AlmCredential | None, CheckOutcome]:
     """Test the token, then store it encrypted if it passed (or, if asked, when Azure DevOps was unreachable).
 
@@ -273,7 +279,7 @@ def save_credential(
 # Every variable, in this frame and in all it calls: Django's save() holds the token in lists
 # named `values`, which an error report would otherwise show.
 @sensitive_variables()
-def _store(*, user: AbstractBaseUser, connection: AlmConnection, token: str, outcome: CheckOutcome) -> AlmCredential:
+def _store(*, user: User, connection: AlmConnection, token: str, outcome: CheckOutcome) -> AlmCredential:
     """Save the token with what its test learned; a replaced token's learned facts never carry over."""
     credential = AlmCredential(user=user, connection=connection, token=token, saved_at=timezone.now())
     if outcome.report is not None:
@@ -288,13 +294,13 @@ def _store(*, user: AbstractBaseUser, connection: AlmConnection, token: str, out
     return credential
 
 
-def remove_credential(*, user: AbstractBaseUser, connection: AlmConnection) -> bool:
+def remove_credential(*, user: User, connection: AlmConnection) -> bool:
     """Delete the user's saved token for the connection; True if there was one."""
     deleted, _ = AlmCredential.objects.filter(user=user, connection=connection).delete()
     return deleted > 0
 
 
-def permission_rows(report: TokenReport | None) -> list[dict[str, object]]:
+def permission_rows(report: TokenReport | None) -> list[dict[str, str | bool | None]]:
     """The five permissions for display, in the order Azure DevOps lists them."""
     by_key = {r.permission.key: r for r in report.permissions} if report else {}
     rows = []

@@ -15,8 +15,9 @@ from profiles import state as states
 from profiles.models import AlmCredential
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
-    from django.http import HttpRequest
+    from django.contrib.auth.models import User
+
+    from profiles.auth import SignedInRequest
 
 REQUEST_ATTRIBUTE = "_alm_standings"
 
@@ -40,7 +41,7 @@ class Standing:
         return self.credential is not None and states.is_own_token(self.credential)
 
 
-def standings_for(user: AbstractBaseUser) -> list[Standing]:
+def standings_for(user: User) -> list[Standing]:
     """Every connection (the default first) with the user's credential for it and its state."""
     # The service token is not needed to show a standing, so it is not loaded (nor decrypted).
     connections = list(AlmConnection.objects.defer("service_token"))
@@ -55,7 +56,7 @@ def standings_for(user: AbstractBaseUser) -> list[Standing]:
     return result
 
 
-def standings(request: HttpRequest) -> list[Standing]:
+def standings(request: SignedInRequest) -> list[Standing]:
     """`standings_for` the signed-in user, once per request."""
     cached = getattr(request, REQUEST_ATTRIBUTE, None)
     if cached is None:
@@ -64,7 +65,7 @@ def standings(request: HttpRequest) -> list[Standing]:
     return cached
 
 
-def forget(request: HttpRequest) -> None:
+def forget(request: SignedInRequest) -> None:
     """Drop the memo after the request itself changed a credential."""
     if hasattr(request, REQUEST_ATTRIBUTE):
         delattr(request, REQUEST_ATTRIBUTE)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from profiles import views
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("profile/alm-credentials/", views.alm_credentials, name="alm_credentials"),
     path("profile/alm-credentials/<int:connection_id>/remove/", views.remove_credential, name="remove_credential"),
     path("banner/dismiss/", views.dismiss_banner, name="dismiss_banner"),
+    path("", include("profiles.entra_urls")),  # Sign in with Microsoft
 ]

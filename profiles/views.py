@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
@@ -13,21 +15,24 @@ from django.views.decorators.http import require_POST
 
 from alm.models import AlmConnection
 from profiles import services
+from profiles.auth import SignedInRequest
 from profiles.banner import DISMISSED_SESSION_KEY
 from profiles.forms import TokenForm
 from profiles.models import AlmCredential
+from profiles.services import CheckOutcome
 from profiles.standing import forget, standings
 
 ACTIONS = ("test", "save", "save_unverified")
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     # The banner already ran this request's standing query: reading it again costs nothing.
     default = next((s for s in standings(request) if s.connection.is_default), None)
     return render(request, "profiles/home.html", {"default": default})
 
 
-def _blocks(request: HttpRequest, *, form: TokenForm | None = None, outcome=None) -> list[dict[str, object]]:
+def _blocks(request: SignedInRequest, *, form: TokenForm | None = None, outcome: CheckOutcome | None = None
+) -> list[dict[str, Any]]:
     """One block per connection (the default first), with the user's saved credential and a form."""
     blocks = []
     for standing in standings(request):
@@ -46,12 +51,12 @@ def _blocks(request: HttpRequest, *, form: TokenForm | None = None, outcome=None
     return blocks
 
 
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: SignedInRequest) -> HttpResponse:
     return render(request, "profiles/profile.html", {"standings": standings(request)})
 
 
 @sensitive_post_parameters("token")
-def alm_credentials(request: HttpRequest) -> HttpResponse:
+def alm_credentials(request: SignedInRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "profiles/alm_credentials.html", {"blocks": _blocks(request)})
     action = request.POST.get("action", "test")
@@ -81,7 +86,7 @@ def alm_credentials(request: HttpRequest) -> HttpResponse:
 
 # The token is a local here: hidden from error reports like the POST field it came from.
 @sensitive_variables("token")
-def _act(request: HttpRequest, *, connection: AlmConnection, action: str, token: str):
+def _act(request: SignedInRequest, *, connection: AlmConnection, action: str, token: str) -> CheckOutcome | None:
     """Run Test Connection or Save; None means saved (redirect), else the outcome to show."""
     if action == "test":
         return services.check_credential(user=request.user, connection=connection, token=token or None)
@@ -97,7 +102,7 @@ def _act(request: HttpRequest, *, connection: AlmConnection, action: str, token:
     return None
 
 
-def remove_credential(request: HttpRequest, connection_id: int) -> HttpResponse:
+def remove_credential(request: SignedInRequest, connection_id: int) -> HttpResponse:
     connection = get_object_or_404(AlmConnection, pk=connection_id)
     credential = get_object_or_404(AlmCredential, user=request.user, connection=connection)
     if request.method == "POST":

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.test.html import Element, parse_html
+
 ROOT = Path(__file__).resolve().parent.parent
 # A well-formed encryption key for subprocesses that load the real settings (tests only).
 GOOD_KEY = "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM="
@@ -58,12 +60,31 @@ def demo_member(ado, email: str):
     return identity
 
 
-def text_of(html: str) -> str:
-    """The visible text of a page, tags removed and white space folded, for wording checks."""
-    import re
-    from html import unescape
+def find_element(markup: str | Element, tag: str | None = None, **attributes: str) -> Element | None:
+    """The first element (parsed, as `assertContains(..., html=True)` parses) with this tag and these attributes."""
+    root = markup if isinstance(markup, Element) else parse_html(markup)
 
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).replace(" ,", ",").replace(" .", ".")
+    def walk(node: Element | str) -> Element | None:
+        if isinstance(node, str):
+            return None
+        attrs = dict(node.attributes)
+        if node.name and tag in (None, node.name) and all(attrs.get(k) == v for k, v in attributes.items()):
+            return node
+        return next((found for child in node.children if (found := walk(child)) is not None), None)
+
+    return walk(root)
+
+
+def element_text(element: Element | str) -> str:
+    """The text inside a parsed element, white space folded."""
+    if isinstance(element, str):
+        return element
+    return " ".join(" ".join(element_text(child) for child in element.children).split())
+
+
+def text_of(html: str) -> str:
+    """The text of a page (parsed markup, white space folded), for wording checks."""
+    return element_text(parse_html(html)).replace(" ,", ",").replace(" .", ".")
 
 
 class Listener:

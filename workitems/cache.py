@@ -8,8 +8,9 @@ The rules that keep it safe:
 - Only reads done as the service account are stored, and only people who would read as the service
   account anyway (no token that may act) are served from it. Someone with a working token of their own
   never reads from it nor writes to it: they see what their own token may see, which can be less.
-- The key names the connection, its address, when its service token last changed, the project, the
-  filters and the page: another account's or another project's list is never served.
+- The key names the connection, its address, when its service token last changed, the Entra ID
+  application it reads as (if it does), the project, the filters and the page: another account's or
+  another project's list is never served.
 - Every change made through this app (edit, delete) starts a new generation for the connection, so the
   next list is read afresh on every host (the generation lives in the shared cache). Changes made in
   Azure DevOps itself show after at most TTL seconds.
@@ -43,7 +44,14 @@ def _key(connection: AlmConnection, query: dict[str, Any]) -> str:
     generation = cache.get(_generation_key(connection)) or "0"
     changed = connection.service_token_changed_at.isoformat() if connection.service_token_changed_at else ""
     facts = json.dumps(
-        {"url": connection.url, "service_token_changed": changed, "project": connection.default_project, **query},
+        {
+            "url": connection.url,
+            "service_token_changed": changed,
+            # Reading as the Entra ID application instead of the service account token is another identity.
+            "principal": [connection.acts_as_service_principal, connection.entra_tenant_id, connection.entra_client_id],
+            "project": connection.default_project,
+            **query,
+        },
         sort_keys=True,
     )
     return f"wi-list:{connection.pk}:{generation}:{hashlib.sha256(facts.encode()).hexdigest()}"

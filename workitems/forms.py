@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, TypedDict, cast
+
 from django import forms
 
 from workitems.services import ALL_STATES, TYPES
@@ -12,6 +14,13 @@ class WorkItemFilterForm(forms.Form):
     state = forms.ChoiceField(choices=[("", "All states"), *[(s, s) for s in ALL_STATES]], required=False)
     page = forms.IntegerField(min_value=1, required=False)
     per_page = forms.IntegerField(min_value=1, max_value=1000, required=False)
+
+
+class WorkItemChange(TypedDict):
+    rev: int
+    title: str
+    state: str
+    expected_actor: str | None
 
 
 class WorkItemEditForm(forms.Form):
@@ -27,11 +36,11 @@ class WorkItemEditForm(forms.Form):
         widget=forms.HiddenInput,
     )
 
-    def __init__(self, *args: object, states: tuple[str, ...], **kwargs: object) -> None:
+    def __init__(self, *args: Any, states: tuple[str, ...], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["state"].choices = [(s, s) for s in states]
+        cast(forms.ChoiceField, self.fields["state"]).choices = [(s, s) for s in states]
 
-    def change(self) -> dict[str, object]:
+    def change(self) -> WorkItemChange:
         """The change to make, as `workitems.services.update_work_item` takes it."""
         data = self.cleaned_data
         return {

@@ -24,6 +24,7 @@ from alm.models import AlmConnection
 from alm.services import client_for
 from alm.token_state import State, TokenState
 from alm.types import IdentityRef, WorkItem
+from profiles import entra
 from profiles.models import AlmCredential
 from profiles.services import mark_foreign, mark_rejected, verify_credential
 from profiles.state import credential_state, is_own_token
@@ -31,7 +32,7 @@ from workitems import cache as list_cache
 from workitems.models import AuditRecord
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 T = TypeVar("T")
 
@@ -82,7 +83,7 @@ class Actor:
     kind: str  # "user" | "service_account"
     display_name: str
     connection: AlmConnection
-    token: str = field(repr=False)
+    token: str | None = field(repr=False)  # None: a Microsoft sign-in acts (Bearer), or the service principal
     credential: AlmCredential | None = field(default=None, repr=False)
     own: bool = False  # Azure DevOps said the token is the signed-in person's own
     identity_id: str = ""
@@ -107,7 +108,8 @@ class Actor:
             return identity.id.lower() == self.identity_id.lower()
         if self.identity_email and identity.unique_name:
             return identity.unique_name.strip().lower() == self.identity_email.strip().lower()
-        return identity.display_name == self.display_name
+        # Nothing known to compare with (a service account or principal never tested): no proof either way.
+        return True
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ class ActorPreview:
         return self.actor.kind if self.actor else ""
 
 
-def _credential(*, user: AbstractBaseUser, connection: AlmConnection) -> AlmCredential | None:
+def _credential(*, user: User, connection: AlmConnection) -> AlmCredential | None:
     credential = AlmCredential.objects.filter(user=user, connection=connection).first()
     if credential is not None:
         credential.user, credential.connection = user, connection
@@ -139,7 +141,7 @@ def _verified(credential: AlmCredential) -> TokenState:
     return state
 
 
-def actor_for(*, user: AbstractBaseUser, connection: AlmConnection, for_change: bool) -> Actor:
+def actor_for(*, user: User, connection: AlmConnection, for_change: bool) -> Actor:
     """Pick the token that acts for `user`: theirs when it may act, else the service account's if allowed."""
     credential = _credential(user=user, connection=connection)
     if credential is not None and _verified(credential).may_act:
@@ -161,7 +163,9 @@ def actor_for(*, user: AbstractBaseUser, connection: AlmConnection, for_change: 
             "Add it under Profile → ALM Credentials.",
             code="no_token",
         )
-    if not connection.service_token or is_unreadable(connection.service_token) or connection.service_token_moved:
+    if not connection.acts_as_service_principal and (  # Sign in with Microsoft: the app acts, no token
+        not connection.service_token or is_unreadable(connection.service_token) or connection.service_token_moved
+    ):
         raise ActingRefused(
             "The ALM connection's service account token is missing, unreadable or was entered for another "
             "address. Ask an administrator to enter it again in the admin.",
@@ -178,7 +182,7 @@ def actor_for(*, user: AbstractBaseUser, connection: AlmConnection, for_change: 
     )
 
 
-def preview_actor(*, user: AbstractBaseUser, connection: AlmConnection) -> ActorPreview:
+def preview_actor(*, user: User, connection: AlmConnection) -> ActorPreview:
     """Who a change would be recorded as, for the page to say beforehand."""
     try:
         return ActorPreview(actor_for(user=user, connection=connection, for_change=True))
@@ -189,6 +193,15 @@ def preview_actor(*, user: AbstractBaseUser, connection: AlmConnection) -> Actor
 @sensitive_variables("actor")
 def client_for_actor(actor: Actor) -> AdoClient:
     """A client acting with the actor's token, which the client sends only where it was verified."""
+    # Sign in with Microsoft: a user's Entra sign-in acts with `Bearer` (an ended one is marked like a rejected
+    # token, never replaced by the service account); the connection may act as its service principal.
+    sign_in = entra.acting_sign_in(actor.credential)
+    if sign_in is not None:
+        try:
+            return entra.bearer_client(sign_in)
+        except ado.SignInEnded as error:
+            _reject(actor, error)
+            raise
     if actor.credential is not None:
         return client_for(connection=actor.connection, token=actor.token, bound_to=actor.credential.origin)
     return client_for(connection=actor.connection)
@@ -225,7 +238,9 @@ def _wiql(*, project: str, type_: str | None, state: str | None) -> str:
     )
 
 
-def _read(*, user: AbstractBaseUser, connection: AlmConnection, call, actor: Actor | None = None):
+def _read(
+    *, user: User, connection: AlmConnection, call: Callable[[AdoClient], T], actor: Actor | None = None
+) -> tuple[Actor, T, str]:
     """Run a read with the user's token; if Azure DevOps rejects it, mark it and read as the service account."""
     actor = actor or actor_for(user=user, connection=connection, for_change=False)
     try:
@@ -243,7 +258,7 @@ def _read(*, user: AbstractBaseUser, connection: AlmConnection, call, actor: Act
 
 def list_work_items(
     *,
-    user: AbstractBaseUser,
+    user: User,
     connection: AlmConnection,
     type_: str | None = None,
     state: str | None = None,
@@ -274,7 +289,7 @@ def list_work_items(
     return WorkItemPage(tuple(items), total, max(page, 1), per_page, actor, notice)
 
 
-def get_work_item(*, user: AbstractBaseUser, connection: AlmConnection, work_item_id: int) -> tuple[WorkItem, str]:
+def get_work_item(*, user: User, connection: AlmConnection, work_item_id: int) -> tuple[WorkItem, str]:
     _actor, item, notice = _read(
         user=user,
         connection=connection,
@@ -290,7 +305,7 @@ def _reject(actor: Actor, error: ado.AdoError) -> None:
 
 def _audit(
     *,
-    user: AbstractBaseUser,
+    user: User,
     actor: Actor | None,
     connection: AlmConnection,
     work_item_id: int,
@@ -326,7 +341,7 @@ def _identity_text(identity: IdentityRef | None) -> str:
 
 def _change(
     *,
-    user: AbstractBaseUser,
+    user: User,
     connection: AlmConnection,
     work_item_id: int,
     action: str,
@@ -370,10 +385,11 @@ def _change(
             action=action,
             outcome=outcome,
             detail=detail,
-            activity_id=activity_id or client.last_activity_id,
+            activity_id=activity_id or (client.last_activity_id if client is not None else None),
             recorded_as=recorded_as,
         )
 
+    client: AdoClient | None = None
     try:
         client = client_for_actor(actor)
     except AlmlinkError as error:
@@ -417,7 +433,7 @@ def _change(
 
 def update_work_item(
     *,
-    user: AbstractBaseUser,
+    user: User,
     connection: AlmConnection,
     work_item_id: int,
     rev: int,
@@ -440,7 +456,7 @@ def update_work_item(
 
 
 def delete_work_item(
-    *, user: AbstractBaseUser, connection: AlmConnection, work_item_id: int, expected_actor: str | None = None
+    *, user: User, connection: AlmConnection, work_item_id: int, expected_actor: str | None = None
 ) -> Actor:
     """Move the item to the Azure DevOps recycle bin."""
     actor, _ = _change(

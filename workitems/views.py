@@ -13,6 +13,8 @@ from django.views.decorators.http import require_http_methods
 
 from alm.exceptions import AlmlinkError, Conflict, http_status
 from alm.models import AlmConnection
+from profiles.auth import SignedInRequest
+from profiles.limits import limit_ado_calls
 from workitems import services as work
 from workitems.forms import WorkItemEditForm, WorkItemFilterForm
 
@@ -42,8 +44,9 @@ def with_connection(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 @require_http_methods(["GET"])
+@limit_ado_calls
 @with_connection
-def work_item_list(request: HttpRequest, connection: AlmConnection) -> HttpResponse:
+def work_item_list(request: SignedInRequest, connection: AlmConnection) -> HttpResponse:
     filters = WorkItemFilterForm(request.GET or None)
     values = filters.cleaned_data if filters.is_valid() else {}
     try:
@@ -65,8 +68,9 @@ def work_item_list(request: HttpRequest, connection: AlmConnection) -> HttpRespo
 
 
 @require_http_methods(["GET", "POST"])
+@limit_ado_calls
 @with_connection
-def work_item_edit(request: HttpRequest, connection: AlmConnection, work_item_id: int) -> HttpResponse:
+def work_item_edit(request: SignedInRequest, connection: AlmConnection, work_item_id: int) -> HttpResponse:
     try:
         item, notice = work.get_work_item(user=request.user, connection=connection, work_item_id=work_item_id)
     except AlmlinkError as error:
@@ -93,8 +97,9 @@ def work_item_edit(request: HttpRequest, connection: AlmConnection, work_item_id
 
 
 @require_http_methods(["GET", "POST"])
+@limit_ado_calls
 @with_connection
-def work_item_delete(request: HttpRequest, connection: AlmConnection, work_item_id: int) -> HttpResponse:
+def work_item_delete(request: SignedInRequest, connection: AlmConnection, work_item_id: int) -> HttpResponse:
     if request.method == "GET":
         try:  # the confirmation names the item: its type and title
             item, _notice = work.get_work_item(user=request.user, connection=connection, work_item_id=work_item_id)

@@ -8,9 +8,12 @@ import pytest
 
 from alm.client import AdoClient, forget_resource_areas
 from alm.scopes import REQUIRED_PERMISSIONS
+from alm.transport import AddressPolicy
 
 ALL_SCOPES = " ".join(permission.scope for permission in REQUIRED_PERMISSIONS)
 PROJECT = "Fabrikam Fiber"
+# The emulator listens on loopback, which a client refuses unless told otherwise (alm/transport.py).
+EMULATOR_ADDRESSES = AddressPolicy(allow_loopback=True)
 
 
 @pytest.fixture(autouse=True)
@@ -47,6 +50,7 @@ def make_client(ado) -> Iterator[Callable[..., AdoClient]]:
     clients: list[AdoClient] = []
 
     def make(token: str, *, url: str | None = None, timeout: float = 3.0, **options) -> AdoClient:
+        options.setdefault("addresses", EMULATOR_ADDRESSES)
         client = AdoClient(url or ado.org_url("fabrikam"), token, timeout=timeout, **options)
         clients.append(client)
         return client

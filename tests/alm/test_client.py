@@ -43,22 +43,14 @@ def _note_test_start(ado):
     _test_started[0] = time.monotonic()
 
 
-def settled_requests(ado, *, at_least: int = 1, timeout: float = 2.0):
-    """This test's requests. The emulator logs a request just after writing its answer, so the last
-    entries may arrive a moment late, and a previous test's last entry may arrive after the reset."""
-
-    def mine():
-        return [record for record in ado.requests if record.started >= _test_started[0]]
-
-    deadline = time.monotonic() + timeout
-    while len(mine()) < at_least and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.05)
-    return mine()
+def this_tests_requests(ado):
+    """This test's requests. The emulator logs a request before answering it, so every answered request is
+    already there; a request of an earlier test still hanging in a fault is logged when it wakes, hence the filter."""
+    return [record for record in ado.requests if record.started >= _test_started[0]]
 
 
 def api_paths(ado, method: str | None = None) -> list[str]:
-    return [record.path for record in settled_requests(ado) if method is None or record.method == method]
+    return [record.path for record in this_tests_requests(ado) if method is None or record.method == method]
 
 
 # --- Who am I --------------------------------------------------------------------------------------------
@@ -76,7 +68,7 @@ def test_connection_data_names_the_token_owner(ado, make_client, service_token, 
 def test_every_call_carries_api_version(ado, make_client, service_token):
     check_token(make_client(service_token), project=PROJECT)
 
-    records = settled_requests(ado, at_least=7)
+    records = this_tests_requests(ado)
     assert all(record.query.get("api-version") for record in records)
 
 
@@ -152,7 +144,7 @@ def test_token_with_spaces_is_refused_before_any_call(ado, make_client):
         make_client("not a token")
 
     assert caught.value.reason == "malformed"
-    assert settled_requests(ado, at_least=0) == []
+    assert this_tests_requests(ado) == []
 
 
 # --- Answers that are errors -----------------------------------------------------------------------------
@@ -206,7 +198,7 @@ def test_read_is_retried_once_after_a_short_retry_after(ado, make_client, servic
     assert identity.display_name == "ALM Service Account"
     assert waits == [2.0]
     # Logged as answered, so the order of the two entries may vary.
-    assert sorted(record.status for record in settled_requests(ado, at_least=2)) == [200, 429]
+    assert sorted(record.status for record in this_tests_requests(ado)) == [200, 429]
 
 
 def test_read_throttled_twice_gives_up_after_one_retry(ado, make_client, service_token):
@@ -215,7 +207,7 @@ def test_read_throttled_twice_gives_up_after_one_retry(ado, make_client, service
     with pytest.raises(Throttled):
         make_client(service_token, sleep=lambda seconds: None).connection_data()
 
-    assert len(settled_requests(ado, at_least=2)) == 2
+    assert len(this_tests_requests(ado)) == 2
 
 
 def test_write_is_never_retried(ado, make_client, service_token):
@@ -252,13 +244,12 @@ def test_stopped_collection_message_is_passed_on(ado, make_client, service_token
 
 
 def test_hanging_server_times_out_quickly(ado, make_client, service_token):
+    # The hang outlasts the timeout tenfold: without the timeout the call would get its answer, not this error.
     ado.set_fault("hang", path="connectionData", seconds=3)
-    started = time.monotonic()
 
     with pytest.raises(RequestTimedOut) as caught:
         make_client(service_token, timeout=0.3).connection_data()
 
-    assert time.monotonic() - started < 1.5
     assert "0.3 seconds" in caught.value.message
 
 
@@ -352,7 +343,7 @@ def test_probes_change_nothing(ado, make_client, service_token):
 
     assert [ado.work_item("fabrikam", item_id)["rev"] for item_id in range(1, 6)] == before
     assert [project.name for project in make_client(service_token).list_projects()] == ["Fabrikam Fiber"]
-    assert not any(record.method in ("PATCH", "PUT") for record in settled_requests(ado))
+    assert not any(record.method in ("PATCH", "PUT") for record in this_tests_requests(ado))
 
 
 def test_work_write_is_reported_short_of_manage_when_the_tokens_api_tells(ado, make_client, carol):
@@ -496,22 +487,19 @@ def test_server_locations_must_stay_on_the_same_host_and_port():
 # --- Concurrency -----------------------------------------------------------------------------------------
 
 
-def test_token_check_costs_about_one_round_trip(ado, make_client, service_token):
-    latency = 0.3
+def test_token_check_sends_its_calls_at_once(ado, make_client, service_token):
     client = make_client(service_token)
     check_token(client, project=PROJECT)  # the service locations are discovered once per connection
     ado.clear_requests()
-    ado.set_fault("latency", seconds=latency)
+    # Each call takes long enough that calls made one after another could not overlap by chance.
+    ado.set_fault("latency", seconds=0.3)
 
-    started = time.monotonic()
     report = check_token(client, project=PROJECT)
-    elapsed = time.monotonic() - started
 
     assert report.ok
-    records = settled_requests(ado, at_least=6)
+    records = this_tests_requests(ado)
     assert len(records) == 6  # connectionData and the five probes
-    assert elapsed < 2 * latency
-    # Every request was in flight at the same moment: they overlap.
+    # Every request was in flight at the same moment: they overlap (how long it took is `make bench`'s business).
     assert max(record.started for record in records) < min(record.ended for record in records)
 
 
@@ -540,7 +528,7 @@ def test_work_items_are_read_200_per_request(ado, make_client, service_token):
     assert [item.id for item in items] == sorted(item.id for item in items)
     assert {item.id for item in items} <= set(wanted)
     assert len(items) >= 25
-    batches = [record for record in settled_requests(ado, at_least=3) if record.path.endswith("/_apis/wit/workitems")]
+    batches = [record for record in this_tests_requests(ado) if record.path.endswith("/_apis/wit/workitems")]
     assert sorted(len(record.query["ids"].split(",")) for record in batches) == [50, 200, 200]
 
 
@@ -573,7 +561,7 @@ def test_delete_moves_the_item_to_the_recycle_bin(ado, make_client, service_toke
     with pytest.raises(KeyError):
         ado.work_item("fabrikam", 5)
     assert ado.work_item_revisions("fabrikam", 5)  # still there, restorable
-    delete = next(record for record in settled_requests(ado) if record.method == "DELETE")
+    delete = next(record for record in this_tests_requests(ado) if record.method == "DELETE")
     assert "destroy" not in delete.query
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 
 import pytest
 from django.db import connection as db_connection
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django.asserts import assertContains
 
 from profiles.models import AlmCredential
 from tests.helpers import demo_member
@@ -199,3 +200,14 @@ def test_unreadable_credential_asks_to_re_enter(alice_client, alice, connection,
     credential.save()  # saving an unreadable row keeps its ciphertext
     settings.ALM_ENCRYPTION_KEY = "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM="
     assert AlmCredential.objects.get(user=alice).token == alice_credential.token
+
+
+def test_saved_credential_shows_its_dates_day_first_without_leading_zero(alice_client, alice_credential):
+    AlmCredential.objects.filter(pk=alice_credential.pk).update(
+        expires_on=datetime(2027, 3, 5, 8, 7, tzinfo=UTC), saved_at=datetime(2026, 11, 2, 9, 4, tzinfo=UTC)
+    )
+
+    response = alice_client.get(URL)
+
+    assertContains(response, "<dd>5 Mar 2027</dd>", html=True)
+    assertContains(response, "<dd>2 Nov 2026, 09:04</dd>", html=True)

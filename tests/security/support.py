@@ -52,3 +52,15 @@ def every_url(*, object_id: str = "1") -> list[tuple[str, str]]:
 
     walk(get_resolver().url_patterns, None, "")
     return found
+
+
+def move_connection(connection, url: str, *, kind: str = "server") -> None:
+    """Point the connection at `url`, its tokens with it (as if entered and tested there).
+
+    Server kind: the only kind whose URL may name any host (the form would refuse loopback for Services).
+    """
+    from alm.models import AlmConnection
+    from profiles.models import AlmCredential
+
+    AlmConnection.objects.filter(pk=connection.pk).update(url=url, kind=kind, service_token_origin=url)
+    AlmCredential.objects.filter(connection=connection).update(origin=url)

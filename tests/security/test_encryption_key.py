@@ -24,8 +24,8 @@ from tests.helpers import demo_item_ids, text_of
 pytestmark = pytest.mark.django_db
 
 KEY_A = "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM="  # config/test_settings.py
-KEY_B = "c2Vjb25kLXRlc3Qta2V5LW5vdC1mb3ItcHJvZHVjdGlvbg=="
-KEY_C = "dGhpcmQtdGVzdC1rZXktbm90LWZvci1wcm9kdWN0aW9uIQ=="
+KEY_B = "X3i3wUDjHaRFFWnfNk1pSuLABmKwqZseMPPSEf9Xo14="  # sha256("second-test-key"), generated format
+KEY_C = "tqbWX0mpqDdRlBpqrCn_qNevpVAdc9LyL6_mn2mdSq4="  # sha256("third-test-key")
 CREDENTIALS = reverse("alm_credentials")
 
 
@@ -169,7 +169,8 @@ def test_rotation_re_encrypts_every_token_and_reports_counts(connection, saved, 
 
     out, err = rotate()
 
-    assert out.strip() == "3 re-encrypted, 0 already current, 1 unreadable with either key, 0 empty."
+    # "1 empty": the connection's Entra ID client secret, unused here.
+    assert out.strip() == "3 re-encrypted, 0 already current, 1 unreadable with either key, 1 empty."
     assert "left untouched" in err
     now = tokens_now(connection)
     assert {name: now[name] for name in saved} == saved
@@ -188,7 +189,7 @@ def test_rotation_run_twice_reports_everything_current(connection, saved, stray,
 
     out, _err = rotate()
 
-    assert out.strip() == "0 re-encrypted, 3 already current, 1 unreadable with either key, 0 empty."
+    assert out.strip() == "0 re-encrypted, 3 already current, 1 unreadable with either key, 1 empty."
     assert raw_tokens() == once
     now = tokens_now(connection)
     assert {name: now[name] for name in saved} == saved
@@ -201,7 +202,7 @@ def test_rotation_dry_run_changes_nothing(connection, saved, settings, monkeypat
 
     out, _err = rotate("--dry-run")
 
-    assert out.strip() == "Dry run: 3 re-encrypted, 0 already current, 0 unreadable with either key, 0 empty."
+    assert out.strip() == "Dry run: 3 re-encrypted, 0 already current, 0 unreadable with either key, 1 empty."
     assert raw_tokens() == before
 
 
@@ -220,8 +221,8 @@ def test_old_key_taken_from_the_named_variable(connection, saved, settings, monk
     ("old", "words"),
     [
         (None, "ALM_ENCRYPTION_KEY_OLD must hold the previous key: it is empty"),
-        ("ключ", "ALM_ENCRYPTION_KEY_OLD must hold the previous key: it is not URL-safe base64"),
-        ("c2hvcnQ=", "ALM_ENCRYPTION_KEY_OLD must hold the previous key: it decodes to 5 bytes"),
+        ("ключ", "ALM_ENCRYPTION_KEY_OLD must hold the previous key: it is not a key in the generated format"),
+        ("c2hvcnQ=", "ALM_ENCRYPTION_KEY_OLD must hold the previous key: it is not a key in the generated format"),
         (KEY_B, "ALM_ENCRYPTION_KEY_OLD is the same as ALM_ENCRYPTION_KEY"),
     ],
 )
@@ -284,3 +285,113 @@ def test_dumpdata_writes_ciphertext_and_loaddata_restores_the_token(alice_creden
     AlmCredential.objects.all().delete()
     call_command("loaddata", str(dump), verbosity=0)
     assert AlmCredential.objects.get(pk=alice_credential.pk).token == token
+
+
+def test_rotation_fails_when_no_token_reads_with_either_key(connection, saved, settings, monkeypatch):
+    """Both keys wrong (a typo, another environment's key): an error exit, not a quiet "0 re-encrypted"."""
+    before = raw_tokens()
+    settings.ALM_ENCRYPTION_KEY = KEY_C
+    monkeypatch.setenv("ALM_ENCRYPTION_KEY_OLD", KEY_B)
+
+    with pytest.raises(CommandError) as caught:
+        rotate()
+
+    assert "No stored token could be read with ALM_ENCRYPTION_KEY or ALM_ENCRYPTION_KEY_OLD" in str(caught.value)
+    assert "3 unreadable with either key" in str(caught.value)
+    assert raw_tokens() == before
+
+
+# --- Rotation while the site serves ---------------------------------------------------------------
+
+
+def test_old_key_still_reads_every_token_while_the_site_serves(
+    alice_client, connection, saved, settings, monkeypatch, ado
+):
+    """New key set, previous key as ALM_ENCRYPTION_KEY_OLD: pages read every token before the rotation runs."""
+    settings.ALM_ENCRYPTION_KEY = KEY_B
+    settings.ALM_ENCRYPTION_KEY_OLD = KEY_A
+
+    assert tokens_now(connection) == saved
+    response = alice_client.post(CREDENTIALS, {"connection": connection.pk, "token": "", "action": "test"})
+    assert response.status_code == HTTPStatus.OK
+    assert "cannot be decrypted" not in text_of(response.content.decode())
+    assert alice_client.get(reverse("work_items")).status_code == HTTPStatus.OK
+
+
+def test_rotation_while_serving_re_encrypts_what_the_old_key_reads(connection, saved, settings, monkeypatch):
+    before = raw_tokens()
+    settings.ALM_ENCRYPTION_KEY = KEY_B
+    settings.ALM_ENCRYPTION_KEY_OLD = KEY_A
+    monkeypatch.setenv("ALM_ENCRYPTION_KEY_OLD", KEY_A)
+
+    out, _err = rotate()
+
+    # The one empty value is the connection's unused Entra ID client secret.
+    assert out.strip() == "3 re-encrypted, 0 already current, 0 unreadable with either key, 1 empty."
+    assert all(raw_tokens()[name] != before[name] for name in before)
+    settings.ALM_ENCRYPTION_KEY_OLD = ""
+    assert tokens_now(connection) == saved
+
+
+def test_tokens_saved_during_the_rotation_use_the_new_key(alice, connection, saved, settings, alice_pat):
+    settings.ALM_ENCRYPTION_KEY = KEY_B
+    settings.ALM_ENCRYPTION_KEY_OLD = KEY_A
+    AlmCredential.objects.filter(user=alice).update(token=alice_pat)  # saved again by a page during the rotation
+
+    settings.ALM_ENCRYPTION_KEY_OLD = ""
+    assert AlmCredential.objects.get(user=alice).token == alice_pat
+
+
+def test_each_key_is_derived_once_per_process(connection, saved, settings):
+    from alm.crypto import derive_keys
+
+    settings.ALM_ENCRYPTION_KEY = KEY_B
+    settings.ALM_ENCRYPTION_KEY_OLD = KEY_A
+    derive_keys.cache_clear()
+    for _ in range(5):
+        tokens_now(connection)
+
+    assert derive_keys.cache_info().misses == 2
+
+
+# --- The key's format ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param("A" * 43 + "=", id="all zero"),
+        pytest.param("cGFzc3dvcmRwYXNzd29yZHBhc3N3b3JkcGFzc3dvcmQ=", id="repeated word"),
+        pytest.param("correct horse battery staple is my passphrase", id="passphrase"),
+        pytest.param("correcthorsebatterystapleismypassphrase1234", id="passphrase of 43 characters"),
+        pytest.param("5f78b7c140e31da4451569df364d694ae2c00662b0a99b1e30f3d211ff57a35e", id="hex"),
+        pytest.param("X3i3wUDjHaRFFWnfNk1pSuLABmKwqZseMPPSEf9Xo14=!", id="stray character"),
+        pytest.param("X3i3wUDjHaRFFWnfNk1pSu LABmKwqZseMPPSEf9Xo14=", id="inner space"),
+        pytest.param("X3i3wUDjHaRFFWnfNk1pSuLABmKwqZseMPPSEf9Xo14", id="padding missing"),
+        pytest.param("X3i3wUDjHaRFFWnfNk1pSuLABmKwqZseMPPSEf9Xo15=", id="stray bits in the last character"),
+        pytest.param("X3i3wUDjHaRFFWnfNk1pSuLABmKwqZseMPPSEf9Xo14=X3i3", id="longer"),
+        pytest.param("tqbWX0mpqDdRlBpqrCn/qNevpVAdc9LyL6/mn2mdSq4=", id="standard base64"),
+    ],
+)
+def test_key_in_any_other_format_than_the_generated_one_is_refused(key):
+    from alm.crypto import EncryptionKeyError, parse_key
+
+    with pytest.raises(EncryptionKeyError) as caught:
+        parse_key(key)
+    assert key not in str(caught.value)
+
+
+def test_generated_keys_are_accepted():
+    from alm.crypto import generate_key, parse_key
+
+    assert all(len(parse_key(generate_key())) == 32 for _ in range(50))
+
+
+@pytest.mark.parametrize("name", ["ALM_ENCRYPTION_KEY", "ALM_ENCRYPTION_KEY_OLD"])
+def test_a_malformed_key_stops_the_start_naming_the_variable(name):
+    from tests.helpers import GOOD_KEY, run_manage
+
+    env = {"ALM_ENCRYPTION_KEY": GOOD_KEY, name: "A" * 43 + "="}
+    result = run_manage("check", DJANGO_SECRET_KEY="x" * 60, **env)
+    assert result.returncode != 0
+    assert f"{name} is malformed: it is not random" in result.stderr

@@ -121,3 +121,21 @@ def test_production_switches_are_read_from_the_environment():
         "same-origin",
         "False",
     ], result.stderr
+
+
+def test_every_signed_in_page_forbids_caching(alice_client, admin_client, connection, alice_credential):
+    """Signed-in pages show credential state: no browser or proxy may keep a copy (Cache-Control: no-store)."""
+    pages = {
+        "home": alice_client.get("/"),
+        "profile": alice_client.get(reverse("profile")),
+        "credentials": alice_client.get(reverse("alm_credentials")),
+        "work items": alice_client.get(reverse("work_items")),
+        "password": alice_client.get(reverse("password_change")),
+        "not found": alice_client.get("/no-such-page/"),
+        "admin overview": admin_client.get(reverse("admin:profiles_credential_overview")),
+        "admin connection": admin_client.get(reverse("admin:alm_almconnection_change", args=[connection.pk])),
+    }
+    for name, response in pages.items():
+        assert "no-store" in response.get("Cache-Control", ""), name
+        assert "private" in response["Cache-Control"], name
+

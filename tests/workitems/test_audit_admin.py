@@ -14,24 +14,19 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def records(alice, bob, connection):
-    AuditRecord.objects.create(
-        user=alice,
-        connection=connection,
-        work_item_id=7,
-        action="update",
-        outcome="success",
-        actor_kind="user",
-        ado_identity="Alice Example",
-    )
-    AuditRecord.objects.create(
-        user=bob,
-        connection=connection,
-        work_item_id=8,
-        action="delete",
-        outcome="success",
-        actor_kind="service_account",
-        ado_identity="ALM Service Account",
-    )
+    for user, work_item_id, action, actor_kind, ado_identity in (
+        (alice, 7, "update", "user", "Alice Example"),
+        (bob, 8, "delete", "service_account", "ALM Service Account"),
+    ):
+        AuditRecord.objects.create(
+            user=user,
+            connection=connection,
+            work_item_id=work_item_id,
+            action=action,
+            outcome="success",
+            actor_kind=actor_kind,
+            ado_identity=ado_identity,
+        )
 
 
 def test_audit_list_filters_by_user_and_identity(admin_client, records, alice):

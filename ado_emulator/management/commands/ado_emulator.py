@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from typing import Any
 
@@ -18,9 +19,20 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="Interface to listen on (default: loopback only).")
         parser.add_argument("--no-demo", action="store_true", help="Start empty, without the demo organization.")
         parser.add_argument("--quiet", action="store_true", help="Print nothing but errors.")
+        parser.add_argument("--entra-port", type=int, default=0, help="Port of the Entra ID authority (HTTPS).")
+        parser.add_argument(
+            "--entra-ca-bundle", default="", help="Write the Entra ID authority's CA certificate to this file."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        emulator = Emulator(demo=not options["no_demo"]).start(host=options["host"], port=options["port"])
+        emulator = Emulator(demo=not options["no_demo"]).start(
+            host=options["host"], port=options["port"], entra_port=options["entra_port"]
+        )
+        if options["entra_ca_bundle"]:
+            # The app trusts this file (ALM_ENTRA_CA_BUNDLE); the CA is new at every start.
+            shutil.copyfile(emulator.entra.ca_bundle, options["entra_ca_bundle"])
+        if not options["no_demo"]:
+            emulator.entra.add_service_principal()  # the demo app may act as the ALM connection
         try:
             if not options["quiet"]:
                 self._describe(emulator)
@@ -42,5 +54,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {person['name']} <{person['email']}>  PAT {person['pat']}  valid to {person['valid_to']}"
             )
+        self.stdout.write(f"Entra ID authority: {emulator.entra.authority}  (CA: {emulator.entra.ca_bundle})")
         self.stdout.write("Press Ctrl-C to stop.")
         self.stdout.flush()  # a pipe (make run, tests) would otherwise hold the lines back

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workers", type=int, default=4, help="Tokens checked at the same time (default 4).")
 
-    def handle(self, *args: object, workers: int, **options: object) -> None:
+    def handle(self, *args: object, workers: int, **options: Any) -> None:
         interactive = sys.stdout.isatty() and options.get("verbosity", 1) >= 1
 
         def progress(done: int, total: int) -> None:
