@@ -14,12 +14,14 @@ The rules that keep it safe:
 - Every change made through this app (edit, delete) starts a new generation for the connection, so the
   next list is read afresh on every host (the generation lives in the shared cache). Changes made in
   Azure DevOps itself show after at most TTL seconds.
+- Like the limits (profiles.limits), it fails open: with the cache down, every list is read afresh.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from dataclasses import replace
 from types import MappingProxyType
@@ -30,6 +32,8 @@ from django.core.cache import cache
 if TYPE_CHECKING:
     from alm.models import AlmConnection
     from alm.types import WorkItem
+
+logger = logging.getLogger(__name__)
 
 TTL = 15  # seconds a stored list is served
 # The generation outlives every entry by far; should it be evicted, entries are at most TTL old anyway.
@@ -59,7 +63,11 @@ def _key(connection: AlmConnection, query: dict[str, Any]) -> str:
 
 def read(*, connection: AlmConnection, query: dict[str, Any]) -> tuple[list[WorkItem], int] | None:
     """The stored service-account read (items, total) for this connection and query, or None."""
-    stored = cache.get(_key(connection, query))
+    try:
+        stored = cache.get(_key(connection, query))
+    except Exception:  # any cache failure (Redis down): read from Azure DevOps, as without the cache
+        logger.warning("The cache is unavailable: the work item list is read afresh", exc_info=True)
+        return None
     if stored is None:
         return None
     items, total = stored
@@ -70,9 +78,15 @@ def store(*, connection: AlmConnection, query: dict[str, Any], items: list[WorkI
     """Keep a service-account read for TTL seconds."""
     # The client hands out read-only field mappings, which do not pickle: store plain dicts.
     plain = [replace(item, fields=dict(item.fields)) for item in items]
-    cache.set(_key(connection, query), (plain, total), timeout=TTL)
+    try:
+        cache.set(_key(connection, query), (plain, total), timeout=TTL)
+    except Exception:  # nothing stored: the next person reads afresh
+        logger.warning("The cache is unavailable: the work item list is not shared", exc_info=True)
 
 
 def forget(*, connection: AlmConnection) -> None:
     """This app changed something on the connection: no stored list is served again."""
-    cache.set(_generation_key(connection), uuid.uuid4().hex, timeout=GENERATION_TTL)
+    try:
+        cache.set(_generation_key(connection), uuid.uuid4().hex, timeout=GENERATION_TTL)
+    except Exception:  # the cache is down, so nothing is served from it; entries expire within TTL anyway
+        logger.warning("The cache is unavailable: could not retire the shared work item lists", exc_info=True)

@@ -113,7 +113,7 @@ def _stop(host: Host) -> None:
 @pytest.fixture(scope="module")
 def hosts(django_db_setup, django_db_blocker) -> Iterator[tuple[Host, Host]]:
     """Hosts A and B: two gunicorn instances on different ports, over the same database and cache."""
-    env = host_env(ALM_CREDENTIAL_RATE_LIMIT="4")
+    env = host_env(ALM_CREDENTIAL_RATE_LIMIT="4", ALM_USER_CALLS_PER_MINUTE="4", ALM_LOGIN_FAILURE_LIMIT="3")
     started: list[Host] = []
     try:
         started.append(_start(env))

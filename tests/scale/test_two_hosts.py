@@ -1,8 +1,4 @@
-"""Two app hosts behind a load balancer: what one host does, the other knows on the very next request.
-
-After the login-lockout and per-user Azure DevOps limit work lands, this module also shows those two
-count across hosts (the same pattern as the Test Connection limit below).
-"""
+"""Two app hosts behind a load balancer: what one host does, the other knows on the very next request."""
 
 from __future__ import annotations
 
@@ -28,16 +24,22 @@ pytestmark = [
 BANNER = 'id="alm-banner"'
 
 
-def _session(host, username: str, password: str) -> requests.Session:
+def _sign_in(host, username: str, password: str) -> tuple[requests.Session, requests.Response]:
     session = requests.Session()
     page = session.get(f"{host.url}/accounts/login/", timeout=10)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     answer = session.post(
         f"{host.url}/accounts/login/",
         data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{host.url}/accounts/login/"},
         allow_redirects=False,
         timeout=10,
     )
+    return session, answer
+
+
+def _session(host, username: str, password: str) -> requests.Session:
+    session, answer = _sign_in(host, username, password)
     assert answer.status_code == HTTPStatus.FOUND
     return session
 
@@ -89,6 +91,25 @@ def test_test_connection_limit_counts_across_hosts(hosts, alice, password, conne
     assert limited == [False, False, False, False, True]  # four allowed a minute (the hosts' setting), in all
 
 
+def test_login_lockout_counts_failures_on_both_hosts(hosts, alice, password):
+    a, b = hosts
+    failures = [_sign_in(host, "alice", "wrong-guess")[1].status_code for host in (a, b)]
+    assert failures == [HTTPStatus.OK, HTTPStatus.OK]  # the form again, with its error
+    _sign_in(a, "alice", "wrong-guess")  # the third failure (the hosts' limit), two hosts together
+    _session_b, right_password = _sign_in(b, "alice", password)
+    assert right_password.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert _sign_in(a, "alice", password)[1].status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_azure_devops_calls_per_minute_count_across_hosts(hosts, alice, password, connection):
+    a, b = hosts
+    session = _session(a, "alice", password)
+    _start_of_a_minute()
+    statuses = [session.get(f"{host.url}/work-items/", timeout=30).status_code for host in (a, b, a, b, a)]
+    # Four pages that call Azure DevOps a minute (the hosts' setting), in all.
+    assert statuses == [HTTPStatus.OK] * 4 + [HTTPStatus.TOO_MANY_REQUESTS]
+
+
 def test_daily_check_started_on_both_hosts_at_once_does_the_work_once(alice_credential, ado):
     env = host_env()
     # Slow answers keep the first job running while the second starts.
@@ -116,7 +137,8 @@ def test_load_spread_over_both_hosts_gives_no_errors(hosts, alice, bob, password
     def visit(number: int) -> int:
         session = sessions[number % 2]
         host = hosts[number // 2 % 2]
-        path = "/work-items/" if number % 5 == 0 else "/profile/"
+        # Each person's work item pages stay within the hosts' four a minute: a refusal there is the limit.
+        path = "/work-items/" if number % 20 in (0, 1) else "/profile/"
         return session.get(f"{host.url}{path}", timeout=30).status_code
 
     with ThreadPoolExecutor(max_workers=4) as pool:
