@@ -3,7 +3,9 @@
 A fault matches API requests (never /_emulator/) by a regex searched in the percent-decoded path,
 case-insensitively (ADO paths are), and optionally by method. `count` limits it to the next N matching
 requests; None keeps it until cleared. Several faults can match one request: every matching
-"latency"/"hang"/"flag" applies, then the first matching fault that replaces the answer.
+"latency"/"hang"/"flag" applies, then the first matching fault that replaces the answer. A fault with
+the parameter `every=N` applies to one matching request in N (the Nth, the 2Nth...), for steady rates
+such as "2% of calls throttled".
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class Fault:
     method: str | None
     remaining: int | None
     params: dict[str, Any] = field(default_factory=dict)
+    seen: int = 0  # matching requests so far, for `every`
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -119,6 +122,10 @@ class FaultBook:
             for fault in list(self._faults):
                 if not fault.matches(method, path):
                     continue
+                if fault.params.get("every"):
+                    fault.seen += 1
+                    if fault.seen % int(fault.params["every"]):
+                        continue
                 if fault.kind in _ANSWERS and answer is not None:
                     continue  # only the first answer-replacing fault applies; later ones are not used up
                 if fault.kind in _DELAYS:
@@ -147,6 +154,8 @@ def _validate(kind: str, params: dict[str, Any]) -> None:
         params["status"] = status
     if kind in {"throttle", "flag"}:
         params.setdefault("retry_after", 10)
+    if "every" in params and int(params["every"]) < 1:
+        raise ValueError("every needs a positive number")
 
 
 def _rate_headers(params: Mapping[str, Any], *, blocked: bool) -> list[tuple[str, str]]:

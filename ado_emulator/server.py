@@ -32,6 +32,9 @@ class _Server(ThreadingHTTPServer):
     # Daemon threads: a hung or slow request never blocks another one, nor shutdown.
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a burst of clients (the token check runs hundreds of calls at
+    # once) overflowed it, and the kernel's SYN retries added whole seconds. The real service has no such limit.
+    request_queue_size = 1024
     emulator: Emulator
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +21,12 @@ from alm.models import AlmConnection
 
 @sensitive_variables("token", "secret")
 def client_for(
-    *, connection: AlmConnection, token: str | None = None, bound_to: str | None = None, bearer: bool = False
+    *,
+    connection: AlmConnection,
+    token: str | None = None,
+    bound_to: str | None = None,
+    bearer: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> AdoClient:
     """A client for the connection acting with `token`, or with the service account's token when None.
 
@@ -41,13 +48,22 @@ def client_for(
         bound_to=bound_to,
         addresses=address_policy(connection.kind),
         bearer=bearer,
+        sleep=sleep,
     )
 
 
 @sensitive_variables("token")
-def check_token(*, connection: AlmConnection, token: str | None, bound_to: str | None = None) -> TokenReport:
-    """Who `token` belongs to on this connection, its five permissions and expiry (None: the service account's)."""
-    with client_for(connection=connection, token=token, bound_to=bound_to) as client:
+def check_token(
+    *,
+    connection: AlmConnection,
+    token: str | None,
+    bound_to: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> TokenReport:
+    """Who `token` belongs to on this connection, its five permissions and expiry (None: the service account's).
+
+    `sleep` is how the client waits out a short Retry-After (the lifecycle frees its slot meanwhile)."""
+    with client_for(connection=connection, token=token, bound_to=bound_to, sleep=sleep) as client:
         return check.check_token(client, project=connection.default_project or None)
 
 

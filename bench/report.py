@@ -21,12 +21,15 @@ class Metric:
     measured: str  # the raw figures behind the value, side by side
     budget: float | None = None  # an upper bound; None: reported, not held
     exact: bool = False  # the value must equal the budget
+    at_least: bool = False  # the budget is a lower bound
 
     @property
     def ok(self) -> bool:
         if self.budget is None:
             return True
-        return self.value == self.budget if self.exact else self.value <= self.budget
+        if self.exact:
+            return self.value == self.budget
+        return self.value >= self.budget if self.at_least else self.value <= self.budget
 
     def shown(self) -> str:
         if self.unit == "x":
@@ -39,7 +42,9 @@ class Metric:
         if self.budget is None:
             return "—"
         number = f"{self.budget:g}{'x' if self.unit == 'x' else ''}"
-        return f"= {number}" if self.exact else f"≤ {number}"
+        if self.exact:
+            return f"= {number}"
+        return f"≥ {number}" if self.at_least else f"≤ {number}"
 
     def verdict(self) -> str:
         if self.budget is None:

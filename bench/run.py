@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import Any
 
-from bench import admin_overview, inprocess
+from bench import admin_overview, hosts, inprocess, lifecycle
 from bench.load import Round, ensure_wrk, fetch, median_ratio, sign_in, wrk
 from bench.report import Metric, table, write_results
 from bench.stack import OUT_DIR, WORKERS, BenchError, Stack
@@ -30,6 +30,13 @@ BUDGETS = {
     "test_connection_ratio_to_one_call": 1.5,
     "work_items_1000_ado_requests": 6,
     "key_derivations_per_process": 1,
+    "two_hosts_rps_ratio": 1.5,  # at least: two one-worker hosts on two cores, nothing serialized across them
+    "lifecycle_10000_ratio_to_ideal": 1.3,
+    "lifecycle_rss_growth_ratio": 1.2,  # peak memory at 10,000 credentials ÷ at 1,000
+    "lifecycle_once": 1,  # every credential checked once and every e-mail sent once, at both sizes
+    "work_items_50000_ado_requests": 6,  # the same calls as 1,000
+    "work_items_50000_ratio_to_1000": 1.5,
+    # "service_account_calls_100_users": one read per 15-second life of the shared list (see ServiceAccountPressure)
 }
 
 
@@ -79,6 +86,11 @@ def _run(stack: Stack, started: float) -> int:
     inprocess.add_bench_project(emulator)
     items = inprocess.measure_work_items(emulator)
     encryption = inprocess.measure_encryption()
+    _step(f"service account pressure: {inprocess.PRESSURE_USERS} people without a token open the work item list")
+    pressure = inprocess.measure_service_account_pressure(emulator)
+    _step(f"the largest projects: the first page of {inprocess.LARGE_ITEMS:,} items")
+    inprocess.add_large_project(emulator)
+    large = inprocess.measure_large_project(emulator)
 
     _step("worker memory after the heaviest page (1,000 work items) in both workers")
     bob = sign_in(base, "bob", stack.password)
@@ -87,10 +99,19 @@ def _run(stack: Stack, started: float) -> int:
     rss = stack.workers_peak_rss_mb()
     peak_rss = max(rss.values())
 
+    _step("two app hosts (one worker each) over the same database and cache: /profile/ requests per second")
+    two = hosts.measure(stack, stack.password)
+    _step(
+        f"check_alm_tokens over {' then '.join(f'{n:,}' for n in lifecycle.SIZES)} credentials "
+        f"({lifecycle.LATENCY * 1000:.0f} ms per call, 1 call in {lifecycle.THROTTLE_EVERY} throttled)"
+    )
+    runs = lifecycle.measure(emulator, env, stack.tmp)
+
     _step("admin overview at 1,000 then 50,000 people: first page, queries, CSV memory")
     overview = admin_overview.measure(base, stack.password)
 
     metrics = _metrics(loads, queries, splits, check, items, encryption, peak_rss) + admin_overview.metrics(overview)
+    metrics += _scale_metrics(items, pressure, large, two, runs)
     elapsed = time.monotonic() - started
     details: dict[str, Any] = {
         "pages": {
@@ -125,6 +146,31 @@ def _run(stack: Stack, started: float) -> int:
         },
         "worker_peak_rss_mb": {str(pid): round(mb, 1) for pid, mb in rss.items()},
         "admin_overview": overview.details(),
+        "service_account_pressure": {
+            "users": inprocess.PRESSURE_USERS, "calls": pressure.calls, "calls_one_read": pressure.calls_one_read,
+            "calls_without_shared_list": pressure.calls_without_cache,
+            "all_as_service_account": pressure.all_as_service_account, "seconds": round(pressure.seconds, 1),
+            "budget": pressure.budget,
+        },
+        "work_items_50000": {
+            "requests": large.requests_by_kind, "render_ms": round(large.render_ms, 1), "status": large.status,
+            "page_complete": large.complete, "latency_s": inprocess.WORK_ITEMS_LATENCY,
+        },
+        "two_hosts": {
+            "one_host_rps": round(two.one_rps, 1), "two_hosts_rps": round(two.two_rps, 1),
+            "rounds": hosts.ROUNDS, "connections_per_host": hosts.CONNECTIONS,
+            "cache": stack.env.get("CACHE_URL", "locmemcache (one per host)").split("://")[0],
+        },
+        "lifecycle": [
+            {
+                "credentials": run.credentials, "wall_s": round(run.wall_s, 1), "ideal_s": round(run.ideal_s, 1),
+                "calls": run.calls, "throttled": run.throttled, "peak_rss_mb": round(run.peak_rss_mb, 1),
+                "checked_once": run.checked_once, "emails": run.emails, "emails_expected": run.emails_expected,
+                "emails_once": run.emails_once, "summary": run.summary, "workers": lifecycle.WORKERS,
+                "cpu_s": round(run.cpu_s, 1),
+            }
+            for run in runs
+        ],
         "load": f"wrk over keep-alive, {ROUNDS} rounds x ({RUN_SECONDS:g} s -t2 -c8 + {RUN_SECONDS:g} s -c1) per page",
         "server": f"gunicorn config.wsgi, {WORKERS} workers (gthread, 1 thread, --reuse-port)",
         "elapsed_s": round(elapsed, 1),
@@ -133,6 +179,7 @@ def _run(stack: Stack, started: float) -> int:
         "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "database": stack.database,
+        "cache": stack.env.get("CACHE_URL", "locmemcache://").split("://")[0],
     }
     path = write_results(metrics, context=context, details=details)
 
@@ -147,6 +194,79 @@ def _run(stack: Stack, started: float) -> int:
         print(f"Budgets not held: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _scale_metrics(
+    items: inprocess.WorkItems,
+    pressure: inprocess.ServiceAccountPressure,
+    large: inprocess.WorkItems,
+    two: hosts.TwoHosts,
+    runs: list[lifecycle.Run],
+) -> list[Metric]:
+    small, big = runs[0], runs[-1]
+    once = all(run.checked_once and run.emails_once for run in runs)
+    return [
+        Metric(
+            "two_hosts_rps_ratio", "/profile/ requests/s, two hosts ÷ one (1 worker each)", two.ratio, "x",
+            f"one host {two.one_rps:.0f}/s, two hosts {two.two_rps:.0f}/s",
+            BUDGETS["two_hosts_rps_ratio"], at_least=True,
+        ),
+        Metric(
+            "lifecycle_10000_ratio_to_ideal", f"check_alm_tokens, {big.credentials:,} tokens: wall ÷ ideal",
+            big.ratio_to_ideal, "x",
+            f"{big.wall_s:.0f} s vs {big.ideal_s:.0f} s ({big.credentials:,} checks x "
+            f"{lifecycle.LATENCY * 1000:.0f} ms ÷ {lifecycle.WORKERS} at once); {big.calls:,} calls, "
+            f"{big.throttled} throttled; the job used {big.cpu_s:.0f} s of CPU",
+            BUDGETS["lifecycle_10000_ratio_to_ideal"],
+        ),
+        Metric(
+            "lifecycle_1000_ratio_to_ideal", f"check_alm_tokens, {small.credentials:,} tokens: wall ÷ ideal",
+            small.ratio_to_ideal, "x", f"{small.wall_s:.1f} s vs {small.ideal_s:.1f} s, process start included",
+        ),
+        Metric(
+            "lifecycle_peak_rss_mb_1000", f"check_alm_tokens peak RSS, {small.credentials:,} tokens",
+            small.peak_rss_mb, " MB", "VmHWM of the job's process",
+        ),
+        Metric(
+            "lifecycle_peak_rss_mb_10000", f"check_alm_tokens peak RSS, {big.credentials:,} tokens",
+            big.peak_rss_mb, " MB", "VmHWM of the job's process",
+        ),
+        Metric(
+            "lifecycle_rss_growth_ratio", "check_alm_tokens peak RSS, 10,000 ÷ 1,000 tokens",
+            big.peak_rss_mb / small.peak_rss_mb, "x", f"{big.peak_rss_mb:.1f} MB vs {small.peak_rss_mb:.1f} MB",
+            BUDGETS["lifecycle_rss_growth_ratio"],
+        ),
+        Metric(
+            "lifecycle_once", "Every token checked once, every e-mail sent once", int(once), "",
+            "; ".join(
+                f"{run.credentials:,}: {'each checked once' if run.checked_once else 'NOT each checked once'}, "
+                f"{run.emails} e-mails for {run.emails_expected} due"
+                for run in runs
+            ),
+            BUDGETS["lifecycle_once"], exact=True,
+        ),
+        Metric(
+            "work_items_50000_ado_requests", "Work items, 50,000 items, first page: calls to Azure DevOps",
+            large.ado_requests, "",
+            ", ".join(f"{n} {kind}" for kind, n in large.requests_by_kind.items())
+            + ("" if large.complete else f"; the page did not list the items (HTTP {large.status})"),
+            BUDGETS["work_items_50000_ado_requests"],
+        ),
+        Metric(
+            "work_items_50000_ratio_to_1000", "Work items, first page: 50,000 items ÷ 1,000 (server time)",
+            large.render_ms / items.render_ms, "x", f"{large.render_ms:.0f} ms vs {items.render_ms:.0f} ms",
+            BUDGETS["work_items_50000_ratio_to_1000"],
+        ),
+        Metric(
+            "service_account_calls_100_users",
+            f"Calls to Azure DevOps: {inprocess.PRESSURE_USERS} people without a token open the list",
+            pressure.calls, "",
+            f"one read {pressure.calls_one_read}, the hundred in {pressure.seconds:.1f} s; without the shared list "
+            f"{pressure.calls_without_cache}"
+            + ("" if pressure.all_as_service_account else "; NOT all as the service account"),
+            pressure.budget,
+        ),
+    ]
 
 
 def _page_loads(stack: Stack, base: str) -> dict[str, list[Round]]:

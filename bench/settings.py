@@ -19,3 +19,8 @@ TEMPLATES = [{**TEMPLATES[0], "DIRS": [*TEMPLATES[0]["DIRS"], BASE_DIR / "bench"
 # collectstatic writes into the run's temporary directory, never into the project's staticfiles/.
 if os.environ.get("BENCH_STATIC_ROOT"):
     STATIC_ROOT = Path(os.environ["BENCH_STATIC_ROOT"])
+
+# The token lifecycle scenario counts the e-mails the job sends: one file per message in this directory.
+if os.environ.get("BENCH_MAIL_DIR"):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = os.environ["BENCH_MAIL_DIR"]

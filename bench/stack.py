@@ -64,6 +64,7 @@ class Stack:
         self.tmp = Path(tempfile.mkdtemp(prefix="almlink-bench-"))
         self.emulator: Emulator | None = None
         self.gunicorn: subprocess.Popen[bytes] | None = None
+        self.hosts: list[subprocess.Popen[bytes]] = []  # extra app hosts (the two-host scenario)
         self.base_url = ""
         self.env: dict[str, str] = {}
         # A fresh random password: the demo's well-known one never sits in a database we create.
@@ -138,12 +139,22 @@ class Stack:
             raise BenchError(f"manage.py {args[0]} failed:\n{done.stderr.strip()[-3000:]}")
 
     def start_gunicorn(self) -> str:
+        self.base_url, self.gunicorn = self._gunicorn(WORKERS)
+        return self.base_url
+
+    def start_host(self, workers: int) -> str:
+        """Another app host (its own gunicorn) over the same database and cache; stopped by stop()."""
+        url, process = self._gunicorn(workers)
+        self.hosts.append(process)
+        return url
+
+    def _gunicorn(self, workers: int) -> tuple[str, subprocess.Popen[bytes]]:
         port = free_port()
-        self.base_url = f"http://127.0.0.1:{port}"
+        base_url = f"http://127.0.0.1:{port}"
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable, "-m", "gunicorn", "config.wsgi:application",
-            "--workers", str(WORKERS),
+            "--workers", str(workers),
             # gthread with one thread: one request at a time per worker, as with the default sync
             # worker, but it keeps connections alive (sync closes after every answer), so wrk
             # measures the app rather than TCP handshakes.
@@ -156,17 +167,18 @@ class Stack:
             "--error-logfile", str(self.gunicorn_log), "--log-level", "warning",
         ]
         # Its own session: a Ctrl-C in the terminal reaches us, and we stop gunicorn in order.
-        self.gunicorn = subprocess.Popen(command, cwd=BASE_DIR, env=self.env, start_new_session=True)
+        process = subprocess.Popen(command, cwd=BASE_DIR, env=self.env, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if self.gunicorn.poll() is not None:
-                raise BenchError(f"gunicorn exited with {self.gunicorn.returncode}; see {self.gunicorn_log}")
+            if process.poll() is not None:
+                raise BenchError(f"gunicorn exited with {process.returncode}; see {self.gunicorn_log}")
             with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{self.base_url}/accounts/login/", timeout=2).status_code == 200 and len(
-                    self.worker_pids()
-                ) == WORKERS:
-                    return self.base_url
+                if requests.get(f"{base_url}/accounts/login/", timeout=2).status_code == 200 and len(
+                    _children(process.pid)
+                ) == workers:
+                    return base_url, process
             time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
         raise BenchError(f"gunicorn did not answer within 60 s; see {self.gunicorn_log}")
 
     # --- observation ---------------------------------------------------------------------------------
@@ -175,15 +187,11 @@ class Stack:
         """The gunicorn master's children, read from /proc (no psutil needed)."""
         if self.gunicorn is None:
             return []
-        pids: list[int] = []
-        for children in Path(f"/proc/{self.gunicorn.pid}/task").glob("*/children"):
-            with contextlib.suppress(OSError):
-                pids.extend(int(pid) for pid in children.read_text().split())
-        return sorted(set(pids))
+        return _children(self.gunicorn.pid)
 
     def workers_peak_rss_mb(self) -> dict[int, float]:
         """Each worker's VmHWM (peak resident set since it started), in MB."""
-        peaks = {pid: kb / 1024 for pid in self.worker_pids() if (kb := _vm_hwm_kb(pid)) is not None}
+        peaks = {pid: kb / 1024 for pid in self.worker_pids() if (kb := vm_hwm_kb(pid)) is not None}
         if not peaks:
             raise BenchError("could not read the gunicorn workers' memory from /proc")
         return peaks
@@ -192,15 +200,9 @@ class Stack:
 
     def stop(self) -> None:
         gunicorn, self.gunicorn = self.gunicorn, None
-        if gunicorn is not None and gunicorn.poll() is None:
-            gunicorn.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
-            try:
-                gunicorn.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                # Only the process group we created (start_new_session): master and its workers.
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(gunicorn.pid, signal.SIGKILL)
-                gunicorn.wait(timeout=5)
+        hosts, self.hosts = self.hosts, []
+        for process in [*hosts, *([gunicorn] if gunicorn is not None else [])]:
+            _stop_gunicorn(process)
         emulator, self.emulator = self.emulator, None
         if emulator is not None:
             emulator.stop()
@@ -240,7 +242,29 @@ def _maintenance_connection(configured: str, bench_name: str) -> psycopg.Connect
     raise BenchError(f"cannot connect to PostgreSQL to create the database {bench_name}: {failure}")
 
 
-def _vm_hwm_kb(pid: int) -> int | None:
+def _stop_gunicorn(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        # Only the process group we created (start_new_session): master and its workers.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+def _children(pid: int) -> list[int]:
+    """A process's children, read from /proc (no psutil needed)."""
+    pids: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            pids.extend(int(child) for child in children.read_text().split())
+    return sorted(set(pids))
+
+
+def vm_hwm_kb(pid: int) -> int | None:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:

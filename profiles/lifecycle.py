@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,12 +32,18 @@ from profiles.models import AlmCredential, JobLock, TokenNotice
 from profiles.services import CheckOutcome, record_outcome, token_problems
 from profiles.state import credential_state
 
-T = TypeVar("T")
-
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LOCK_NAME = "check_alm_tokens"
 MAX_THROTTLE_WAIT = 30.0
+# Credentials read from the database per query, and taken from the stream per worker at a time: memory
+# stays flat whatever the number of credentials, and a worker never waits for the next one to be read.
+CHUNK = 500
+IN_FLIGHT_PER_WORKER = 4
+# Outcomes written per transaction, at the latest every BATCH_SECONDS.
+BATCH = 50
+BATCH_SECONDS = 1.0
 
 
 class AlreadyRunning(Exception):
@@ -122,28 +130,39 @@ def _check_with_backoff(check: Callable[[], T], *, sleep: Callable[[float], None
     try:
         return check()
     except ado.Throttled as error:
-        sleep(min(error.retry_after or 5.0, MAX_THROTTLE_WAIT))
+        sleep(_throttle_wait(error))
         return check()
+
+
+def _throttle_wait(error: ado.Throttled) -> float:
+    return min(error.retry_after or 5.0, MAX_THROTTLE_WAIT)
 
 
 SIGN_IN_PENDING = object()
 
 
-def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]) -> CheckOutcome | object | None:
+def _probe_user(
+    credential: AlmCredential, *, retried: bool, slots: _Slots
+) -> CheckOutcome | ado.Throttled | object | None:
     """Ask Azure DevOps about one user's token. Network only, so it can run in a worker thread.
 
     A token verified for another address (the connection moved) is not sent anywhere: its owner
-    re-tests it. An unreadable one cannot be sent.
+    re-tests it. An unreadable one cannot be sent. A first throttled answer comes back as the
+    Throttled error itself, so the caller can retry after Retry-After without holding a worker.
     """
     if credential_state(credential).state in (State.UNREADABLE, State.RETEST):
         return None
     if credential.token is None:
         return SIGN_IN_PENDING  # Sign in with Microsoft: checked in the database's thread, see _record_user
     try:
-        report = _check_with_backoff(
-            lambda: check_token(connection=credential.connection, token=credential.token, bound_to=credential.origin),
-            sleep=sleep,
-        )
+        with slots.held() as sleep:
+            report = check_token(
+                connection=credential.connection, token=credential.token, bound_to=credential.origin, sleep=sleep
+            )
+    except ado.Throttled as error:
+        if not retried:
+            return error
+        return CheckOutcome(connection_id=credential.connection_id, error=error, tested_saved_token=True)
     except ado.AlmlinkError as error:
         return CheckOutcome(connection_id=credential.connection_id, error=error, tested_saved_token=True)
     problems, foreign = token_problems(user=credential.user, report=report)
@@ -156,11 +175,42 @@ def _probe_user(credential: AlmCredential, *, sleep: Callable[[float], None]) ->
     )
 
 
+class _Slots:
+    """At most `size` checks talk to Azure DevOps at once. A check waiting out a Retry-After (one
+    identity throttled) gives its slot back meanwhile, so the other identities' checks go on; it takes
+    a slot again before its retry."""
+
+    def __init__(self, size: int) -> None:
+        self._free = threading.Semaphore(size)
+
+    @contextmanager
+    def held(self) -> Iterator[Callable[[float], None]]:
+        lock = threading.Lock()
+        sleeping = 0  # the check's own calls run in parallel: the first to wait frees the slot, the last takes it
+
+        def sleep(seconds: float) -> None:
+            nonlocal sleeping
+            with lock:
+                sleeping += 1
+                if sleeping == 1:
+                    self._free.release()
+            try:
+                time.sleep(seconds)
+            finally:
+                with lock:
+                    sleeping -= 1
+                    if sleeping == 0:
+                        self._free.acquire()
+
+        self._free.acquire()
+        try:
+            yield sleep
+        finally:
+            self._free.release()
+
+
 def _record_user(credential: AlmCredential, outcome: CheckOutcome | object | None) -> str:
     """Store what the check learned; returns working | rejected | unreachable | unreadable."""
-    if outcome is SIGN_IN_PENDING:
-        # A Microsoft sign-in: its refresh stores the rotated token cache, so it runs here, not in the pool.
-        outcome = entra_flow.probe(credential=credential)
     if not isinstance(outcome, CheckOutcome):
         return "unreadable"
     if outcome.transient:
@@ -229,18 +279,33 @@ def _service_notices(connection: AlmConnection, now: datetime) -> int:
     return int(sent)
 
 
+def _credentials(connections: dict[int, AlmConnection]) -> Iterator[AlmCredential]:
+    """Every saved credential, read CHUNK rows at a time by primary key: memory stays flat however many
+    there are, and no cursor stays open while this thread writes (SQLite shares one connection for both)."""
+    last = 0
+    while True:
+        chunk = list(AlmCredential.objects.select_related("user").filter(pk__gt=last).order_by("pk")[:CHUNK])
+        for credential in chunk:
+            # The few connections are shared objects, not one copy (and one decryption) per row.
+            credential.connection = connections[credential.connection_id]
+            yield credential
+        if len(chunk) < CHUNK:
+            return
+        last = chunk[-1].pk
+
+
 def check_all_tokens(
     *,
     workers: int = 4,
     progress: Callable[[int, int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> CheckSummary:
     """Re-validate every saved token, a bounded number at a time, and send the notices due."""
 
     summary = CheckSummary()
-    connections = list(AlmConnection.objects.all())
-    credentials = list(AlmCredential.objects.select_related("user", "connection"))
-    total = len(connections) + len(credentials)
+    connections = {connection.pk: connection for connection in AlmConnection.objects.all()}
+    total = len(connections) + AlmCredential.objects.count()
     done = 0
 
     def tick() -> None:
@@ -249,7 +314,7 @@ def check_all_tokens(
         if progress:
             progress(done, total)
 
-    for connection in connections:
+    for connection in connections.values():
         if connection.service_token and not is_unreadable(connection.service_token):
             # check_connection records the outcome itself, and leaves it alone when Azure DevOps is unreachable.
             with suppress(ado.AlmlinkError):
@@ -257,19 +322,91 @@ def check_all_tokens(
             connection.refresh_from_db()
         summary.checked += 1
         tick()
+    now = timezone.now()
+    for connection in connections.values():
+        summary.emails += _service_notices(connection, now)
 
-    # Azure DevOps is asked from a few threads at once; the database is written from this one only.
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        outcomes = pool.map(lambda c: _probe_user(c, sleep=sleep), credentials)
-        for credential, outcome in zip(credentials, outcomes, strict=True):
-            result = _record_user(credential, outcome)
+    def finish(batch: list[tuple[AlmCredential, object]]) -> None:
+        # A Microsoft sign-in: its refresh stores the rotated token cache, so it runs here, not in the pool,
+        # and before the batch's transaction (it calls Azure DevOps).
+        batch = [
+            (credential, entra_flow.probe(credential=credential) if outcome is SIGN_IN_PENDING else outcome)
+            for credential, outcome in batch
+        ]
+        # One transaction per batch: on SQLite every commit waits for the disk (about 13 ms here), which
+        # made this thread, not Azure DevOps, the bottleneck. E-mails go out after the commit, so a
+        # rolled-back batch never leaves an e-mail behind without its notice record.
+        with transaction.atomic():
+            results = [_record_user(credential, outcome) for credential, outcome in batch]
+        for (credential, _outcome), result in zip(batch, results, strict=True):
             summary.checked += 1
             setattr(summary, result, getattr(summary, result) + 1)
+            summary.emails += _user_notices(credential, timezone.now())
             tick()
 
-    now = timezone.now()
-    for connection in connections:
-        summary.emails += _service_notices(connection, now)
-    for credential in credentials:
-        summary.emails += _user_notices(credential, now)
+    _run_bounded(
+        _credentials(connections), workers=max(1, workers), finish=finish, sleep=sleep, clock=clock
+    )
     return summary
+
+
+def _run_bounded(
+    credentials: Iterator[AlmCredential],
+    *,
+    workers: int,
+    finish: Callable[[list[tuple[AlmCredential, object]]], None],
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> None:
+    """Probe credentials on `workers` threads with at most IN_FLIGHT_PER_WORKER x workers taken from the
+    stream at a time; hand the outcomes to `finish` on this thread (the only one that writes to the
+    database), in batches of up to BATCH or every BATCH_SECONDS.
+
+    A throttled credential waits out its Retry-After in a queue, not in a worker: one identity being
+    throttled does not stall the others' checks. It is tried once more, like the service accounts.
+    """
+    limit = workers * IN_FLIGHT_PER_WORKER
+    slots = _Slots(workers)
+    running: dict[Future, AlmCredential] = {}
+    waiting: list[tuple[float, int, AlmCredential]] = []  # (due, pk, credential), a heap
+    exhausted = False
+    batch: list[tuple[AlmCredential, object]] = []
+    flushed = clock()
+
+    def flush() -> None:
+        nonlocal batch, flushed
+        if batch:
+            finish(batch)
+        batch, flushed = [], clock()
+
+    # More threads than slots: a thread whose check waits out a Retry-After holds no slot (see _Slots).
+    with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="alm-lifecycle") as pool:
+        while True:
+            now = clock()
+            while waiting and waiting[0][0] <= now:
+                due_again = heapq.heappop(waiting)[2]
+                running[pool.submit(_probe_user, due_again, retried=True, slots=slots)] = due_again
+            while not exhausted and len(running) + len(waiting) < limit:
+                fresh = next(credentials, None)
+                if fresh is None:
+                    exhausted = True
+                    break
+                running[pool.submit(_probe_user, fresh, retried=False, slots=slots)] = fresh
+            if not running and not waiting:
+                flush()
+                return
+            if not running:
+                flush()
+                sleep(max(0.0, waiting[0][0] - clock()))
+                continue
+            due = min(waiting[0][0], flushed + BATCH_SECONDS) if waiting else flushed + BATCH_SECONDS
+            finished, _ = wait(running, timeout=max(0.0, due - clock()), return_when=FIRST_COMPLETED)
+            for future in finished:
+                credential = running.pop(future)
+                outcome = future.result()
+                if isinstance(outcome, ado.Throttled):
+                    heapq.heappush(waiting, (clock() + _throttle_wait(outcome), credential.pk, credential))
+                else:
+                    batch.append((credential, outcome))
+            if len(batch) >= BATCH or clock() - flushed >= BATCH_SECONDS:
+                flush()

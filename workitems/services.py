@@ -30,6 +30,7 @@ from profiles import entra
 from profiles.models import AlmCredential
 from profiles.services import mark_foreign, mark_rejected, verify_credential
 from profiles.state import credential_state, is_own_token
+from workitems import cache as list_cache
 from workitems.models import AuditRecord
 
 if TYPE_CHECKING:
@@ -249,9 +250,11 @@ def _wiql(*, project: str, type_: str | None, state: str | None, below: int | No
     )
 
 
-def _read(*, user: User, connection: AlmConnection, call: Callable[[AdoClient], T]) -> tuple[Actor, T, str]:
+def _read(
+    *, user: User, connection: AlmConnection, call: Callable[[AdoClient], T], actor: Actor | None = None
+) -> tuple[Actor, T, str]:
     """Run a read with the user's token; if Azure DevOps rejects it, mark it and read as the service account."""
-    actor = actor_for(user=user, connection=connection, for_change=False)
+    actor = actor or actor_for(user=user, connection=connection, for_change=False)
     try:
         with client_for_actor(actor) as client:
             return actor, call(client), ""
@@ -300,7 +303,18 @@ def list_work_items(
             chosen.reverse()
         return client.get_work_items(chosen, project=project, fields=LIST_FIELDS), more
 
-    actor, (items, more), notice = _read(user=user, connection=connection, call=call)
+    actor = actor_for(user=user, connection=connection, for_change=False)
+    # Only a read as the service account, for someone who would read as it anyway, is shared (workitems.cache).
+    shared = not actor.is_user
+    query = {"type": type_, "state": state, "before": before, "after": after, "per_page": per_page}
+    stored = list_cache.read(connection=connection, query=query) if shared else None
+    notice = ""
+    if stored is not None:
+        items, more = stored
+    else:
+        actor, (items, more), notice = _read(user=user, connection=connection, call=call, actor=actor)
+        if shared and not notice:
+            list_cache.store(connection=connection, query=query, items=items, more=more)
     ids = [item.id for item in items]
     if going_back:
         older = min(ids) if ids else after
@@ -447,6 +461,8 @@ def _change(
         raise
     finally:
         client.close()
+        # Whatever happened, the item may have changed: no stored list is served again (workitems.cache).
+        list_cache.forget(connection=connection)
     if not actor.is_recorded_as(recorded_as):
         shown = _identity_text(recorded_as)
         promised = "you" if actor.is_user and actor.own else actor.display_name

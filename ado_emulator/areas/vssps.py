@@ -95,7 +95,7 @@ def personal_access_tokens(call: Call) -> Reply:
     descriptor = call.params["descriptor"]
     if not _DESCRIPTOR.match(descriptor):
         raise ApiError(400, f"The subject descriptor '{descriptor}' is not valid.", "ArgumentException")
-    owner = next((i for i in call.state.members(call.data.org) if i.subject_descriptor == descriptor), None)
+    owner = call.state.member_by_descriptor(call.data.org, descriptor)
     if owner is None:
         # 404 for a descriptor that names nobody in the organization: not confirmed.
         raise ApiError(

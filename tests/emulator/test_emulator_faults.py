@@ -178,3 +178,7 @@ def test_throttled_answer_names_the_framework_class(ado, alice_http, org_url):
     assert body["typeName"] == (
         "Microsoft.TeamFoundation.Framework.Server.RequestBlockedException, Microsoft.TeamFoundation.Framework.Server"
     )
+def test_fault_with_every_applies_to_one_matching_request_in_n(ado, alice_http, org_url):
+    ado.set_fault("throttle", path="connectionData", every=3, retry_after=1)
+    statuses = [alice_http.get(f"{org_url}/_apis/connectionData").status_code for _ in range(7)]
+    assert statuses == [200, 200, 429, 200, 200, 429, 200]
