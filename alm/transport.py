@@ -131,66 +131,45 @@ def _bounded(wanted: float | None) -> float | None:
     return left if wanted is None else min(wanted, left)
 
 
-class _DeadlineSocket(socket.socket):
-    """A socket whose every blocking operation ends by the thread's deadline."""
+class _Deadline:
+    """Every blocking operation of the socket it is mixed into ends by the thread's deadline."""
 
     _wanted: float | None = None
 
     def settimeout(self, value: float | None) -> None:
         self._wanted = value
-        super().settimeout(value)
+        super().settimeout(value)  # type: ignore[misc]
 
     def _arm(self) -> None:
-        socket.socket.settimeout(self, _bounded(self._wanted))
+        socket.socket.settimeout(self, _bounded(self._wanted))  # type: ignore[arg-type]
 
     def recv(self, *args: Any) -> bytes:
         self._arm()
-        return super().recv(*args)
+        return super().recv(*args)  # type: ignore[misc]
 
     def recv_into(self, *args: Any) -> int:
         self._arm()
-        return super().recv_into(*args)
+        return super().recv_into(*args)  # type: ignore[misc]
 
     def send(self, *args: Any) -> int:
         self._arm()
-        return super().send(*args)
+        return super().send(*args)  # type: ignore[misc]
 
     def sendall(self, *args: Any) -> None:
         self._arm()
-        super().sendall(*args)
+        super().sendall(*args)  # type: ignore[misc]
 
 
-class _DeadlineSSLSocket(ssl.SSLSocket):
-    """The same for a TLS socket (its reads and writes go through OpenSSL, not the plain socket's methods)."""
+class _DeadlineSocket(_Deadline, socket.socket):
+    """A plain socket under the deadline."""
 
-    _wanted: float | None = None
 
-    def settimeout(self, value: float | None) -> None:
-        self._wanted = value
-        super().settimeout(value)
-
-    def _arm(self) -> None:
-        socket.socket.settimeout(self, _bounded(self._wanted))
-
-    def recv(self, *args: Any) -> bytes:
-        self._arm()
-        return super().recv(*args)
-
-    def recv_into(self, *args: Any) -> int:
-        self._arm()
-        return super().recv_into(*args)
+class _DeadlineSSLSocket(_Deadline, ssl.SSLSocket):
+    """A TLS socket under the deadline: its reads and writes also go through OpenSSL's read and write."""
 
     def read(self, *args: Any) -> Any:
         self._arm()
         return super().read(*args)
-
-    def send(self, *args: Any) -> int:
-        self._arm()
-        return super().send(*args)
-
-    def sendall(self, *args: Any) -> None:
-        self._arm()
-        super().sendall(*args)
 
     def write(self, *args: Any) -> int:
         self._arm()
