@@ -1,4 +1,5 @@
-"""Helpers of the security suite (not fixtures): the forms a secret can take, a port nobody listens on."""
+"""Helpers of the security suite (not fixtures): the forms a secret can take, a port nobody listens on, the
+database and sessions as text."""
 
 from __future__ import annotations
 
@@ -64,3 +65,26 @@ def move_connection(connection, url: str, *, kind: str = "server") -> None:
 
     AlmConnection.objects.filter(pk=connection.pk).update(url=url, kind=kind, service_token_origin=url)
     AlmCredential.objects.filter(connection=connection).update(origin=url)
+
+
+def database_text() -> str:
+    """Every value of every table, as text (bytes read as latin-1), to search for a secret in the clear."""
+    from django.db import connection as db
+
+    dumped = []
+    with db.cursor() as cursor:
+        for table in db.introspection.table_names(cursor):
+            cursor.execute(f"SELECT * FROM {db.ops.quote_name(table)}")  # noqa: S608 - names from introspection
+            for row in cursor.fetchall():
+                dumped.extend(
+                    bytes(value).decode("latin-1") if isinstance(value, bytes | memoryview) else str(value)
+                    for value in row
+                )
+    return "\n".join(dumped)
+
+
+def sessions_text() -> str:
+    """Every stored session, decoded."""
+    from django.contrib.sessions.models import Session
+
+    return "\n".join(str(session.get_decoded()) for session in Session.objects.all())

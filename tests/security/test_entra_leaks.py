@@ -8,7 +8,6 @@ import json
 import logging
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
@@ -18,7 +17,7 @@ from ado_emulator.entra import DEMO_CLIENT_SECRET
 from profiles import entra
 from profiles.entra_models import EntraSignIn
 from tests.entra_helpers import configure_entra, entra_settings, walk_sign_in  # noqa: F401 - fixture
-from tests.security.support import leaks
+from tests.security.support import database_text, leaks, sessions_text
 from tests.security.test_leaks import assert_no_leak, crawl
 from workitems import services as work
 
@@ -68,18 +67,9 @@ def test_logs_and_sql_hold_no_secret_nor_token(signed_in):
 
 
 def test_database_and_sessions_hold_no_secret_nor_token_in_the_clear(signed_in):
-    dumped = []
-    with db.cursor() as cursor:
-        for table in db.introspection.table_names(cursor):
-            cursor.execute(f"SELECT * FROM {db.ops.quote_name(table)}")  # noqa: S608 - names from introspection
-            for row in cursor.fetchall():
-                dumped.extend(
-                    bytes(value).decode("latin-1") if isinstance(value, bytes | memoryview) else str(value)
-                    for value in row
-                )
-    sessions = "\n".join(str(session.get_decoded()) for session in Session.objects.all())
+    sessions = sessions_text()
     secrets = (signed_in["secret"], signed_in["refresh"], signed_in["access"])
-    assert leaks("\n".join(dumped), *secrets) == []
+    assert leaks(database_text(), *secrets) == []
     assert leaks(sessions, *secrets) == []
 
 

@@ -30,7 +30,7 @@ from profiles.forms import TokenForm
 from profiles.models import AlmCredential
 from profiles.services import check_credential
 from tests.helpers import demo_item_ids
-from tests.security.support import closed_port, leaks
+from tests.security.support import closed_port, database_text, leaks, sessions_text
 from workitems import services as work
 
 pytestmark = pytest.mark.django_db
@@ -355,17 +355,8 @@ def test_debug_logs_hold_no_token_through_test_save_edit_and_failures(
 
 
 def test_no_table_of_the_database_holds_a_token_in_the_clear(alice_client, tokens, history):
-    dumped = []
-    with db.cursor() as cursor:
-        for table in db.introspection.table_names(cursor):
-            cursor.execute(f"SELECT * FROM {db.ops.quote_name(table)}")  # noqa: S608 - names from introspection
-            for row in cursor.fetchall():
-                dumped.extend(
-                    bytes(value).decode("latin-1") if isinstance(value, bytes | memoryview) else str(value)
-                    for value in row
-                )
-    everything = "\n".join(dumped)
-    sessions = "\n".join(str(session.get_decoded()) for session in Session.objects.all())
+    everything = database_text()
+    sessions = sessions_text()
 
     assert Session.objects.exists()
     assert leaks(everything, *tokens) == []
