@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from alm.connection_urls import normalize_connection_url
 from alm.fields import EncryptedTokenField
-from alm.token_state import same_address
+from alm.token_state import address_key, same_address
 
 
 def validate_no_control_characters(value: str) -> None:
@@ -24,6 +24,7 @@ def validate_no_control_characters(value: str) -> None:
     # Cc: C0/C1 controls (CR, LF, TAB, NUL, NEL); Zl/Zp: the Unicode line and paragraph separators.
     if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in value):
         raise ValidationError("The name cannot contain line breaks, tabs or other control characters.", code="control")
+
 
 class AlmConnectionQuerySet(models.QuerySet["AlmConnection"]):
     def default(self) -> AlmConnection | None:
@@ -50,6 +51,9 @@ class AlmConnection(models.Model):
         help_text="https://dev.azure.com/{organization}, https://{organization}.visualstudio.com, "
         "or for Azure DevOps Server https://server[:port]/[virtual directory/]{collection}.",
     )
+    # The URL as addresses are compared (alm.token_state.address_key), kept by save(): lists tell in SQL
+    # whether a credential was verified for this address (profiles.state).
+    address_key = models.CharField(max_length=500, editable=False)
     # The service account's personal access token, encrypted at rest; never rendered anywhere.
     service_token = EncryptedTokenField("service account token", null=True, blank=True)  # none: acts as the app
     default_project = models.CharField(
@@ -135,7 +139,10 @@ class AlmConnection(models.Model):
         # in the same transaction (the partial unique constraint backs this up).
         if self.service_token and not self.service_token_origin:
             self.service_token_origin = self.url  # a new connection: the token was entered with this URL
+        self.address_key = address_key(self.url)
         update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "url" in update_fields:
+            kwargs["update_fields"] = update_fields = {*update_fields, "address_key"}
         if update_fields is not None and "is_default" not in update_fields:
             super().save(*args, **kwargs)
             return

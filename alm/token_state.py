@@ -104,6 +104,18 @@ def expiry_notice(expires_on: datetime | None, *, now: datetime) -> str | None:
     return due
 
 
+def address_key(url: str) -> str:
+    """A connection URL as compared: organization and collection names are case-insensitive, and a trailing
+    slash names the same place. Stored beside the URL (AlmConnection.address_key, AlmCredential.origin) so
+    that lists compare addresses in SQL as plain equality."""
+    return url.rstrip("/").lower()
+
+
 def same_address(a: str, b: str) -> bool:
     """Whether two connection URLs (already normalized when stored) name the same origin and collection."""
-    return a.rstrip("/").lower() == b.rstrip("/").lower()
+    return address_key(a) == address_key(b)
+
+
+def email_key(email: str | None) -> str:
+    """An e-mail address as compared: surrounding white space and letter case do not count."""
+    return (email or "").strip().lower()

@@ -15,6 +15,7 @@ from ado_emulator.entra import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from ado_emulator.model import TENANT_ID
 from alm.models import AlmConnection
 from alm.scopes import REQUIRED_PERMISSIONS
+from alm.token_state import address_key
 from profiles.models import AlmCredential
 
 
@@ -43,7 +44,7 @@ def seed_alm(*, users: dict, emulator_url: str) -> None:
         connection.url = url
         connection.set_service_token(service.token)
         connection.save(update_fields=["url", "service_token", "service_token_origin", "service_token_changed_at"])
-        AlmCredential.objects.filter(user=bob, connection=connection).update(origin=url)
+        AlmCredential.objects.filter(user=bob, connection=connection).update(origin=address_key(url))
     # Sign in with Microsoft: the connection offers both credential types, with the emulator's demo app.
     if not connection.entra_client_id:
         connection.credential_types = AlmConnection.CredentialTypes.BOTH

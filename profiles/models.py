@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -9,6 +10,18 @@ from django.db import models
 from django.utils import timezone
 
 from alm.fields import EncryptedTokenField, is_unreadable, key_id
+from alm.token_state import address_key, email_key
+
+
+class AlmCredentialQuerySet(models.QuerySet["AlmCredential"]):
+    def bulk_create(  # type: ignore[override]  # the stubs leave the model of a subclassed QuerySet unbound
+        self, objs: Iterable[AlmCredential], *args: Any, **kwargs: Any
+    ) -> list[AlmCredential]:
+        """As Django's, with what save() keeps beside the token and the identity noted first."""
+        made = list(objs)
+        for credential in made:
+            credential.note_derived()
+        return super().bulk_create(made, *args, **kwargs)  # type: ignore[arg-type, return-value]
 
 
 class AlmCredential(models.Model):
@@ -39,6 +52,10 @@ class AlmCredential(models.Model):
     ado_id = models.CharField("Azure DevOps identity id", max_length=64, blank=True)
     ado_display_name = models.CharField("Azure DevOps name", max_length=255, blank=True)
     ado_email = models.CharField("Azure DevOps e-mail", max_length=255, blank=True)
+    # Whether `ado_email` is the person's own e-mail (alm.token_state.email_key on both sides): kept by
+    # save() and, when a person's e-mail changes, by profiles.signals, so that lists tell another person's
+    # token in SQL. Pages ask profiles.state.owns, which compares the two e-mails as they are now.
+    email_matches = models.BooleanField(default=False, editable=False)
     permissions = models.JSONField("permissions found", default=list, blank=True)
     expires_on = models.DateTimeField(null=True, blank=True)
 
@@ -47,12 +64,15 @@ class AlmCredential(models.Model):
     rejected_message = models.CharField(max_length=500, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
 
-    # The connection URL the token was saved or last verified against. A token is only ever sent there:
-    # when the connection moves, the person re-tests it before it travels anywhere (alm.token_state).
+    # The connection URL the token was saved or last verified against, as addresses are compared
+    # (alm.token_state.address_key; save() keeps it so). A token is only ever sent there: when the
+    # connection moves, the person re-tests it before it travels anywhere (alm.token_state).
     origin = models.CharField("verified for address", max_length=500, blank=True)
 
     saved_at = models.DateTimeField(default=timezone.now)
     last_verified_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AlmCredentialQuerySet.as_manager()
 
     # What a test of the token teaches us: every field but the token itself and when it was saved.
     LEARNED_FIELDS = (
@@ -89,14 +109,35 @@ class AlmCredential(models.Model):
         return f"<AlmCredential id={self.pk} user={self.user_id} connection={self.connection_id} status={self.status}>"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # A token written now is encrypted with the current key: note which. An unreadable one is
-        # written back as the ciphertext it was, so its note stays as it was too.
         update_fields = kwargs.get("update_fields")
-        if (update_fields is None or "token" in update_fields) and not is_unreadable(self.token):
-            self.token_key = key_id()
-            if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "token_key"}
+        derived = self.note_derived(update_fields)
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, *derived}
         super().save(*args, **kwargs)
+
+    def note_derived(self, fields: Iterable[str] | None = None) -> set[str]:
+        """Bring the fields kept from others up to date with `fields` (None: all), and name the ones set.
+
+        save() calls it; so do writes that bypass save() (`objects.bulk_create`, profiles.services'
+        guarded write-back). A token written now is encrypted with the current key: note which (an
+        unreadable one is written back as the ciphertext it was, so its note stays as it was too).
+        """
+        fields = None if fields is None else set(fields)
+        derived = set()
+        if (fields is None or "token" in fields) and not is_unreadable(self.token):
+            self.token_key = key_id()
+            derived.add("token_key")
+        if fields is None or "ado_email" in fields:
+            self.email_matches = self.matches_email(getattr(self.user, "email", ""))
+            derived.add("email_matches")
+        if fields is None or "origin" in fields:
+            self.origin = address_key(self.origin)
+        return derived
+
+    def matches_email(self, email: str | None) -> bool:
+        """Whether Azure DevOps's e-mail for the token is `email` (an empty one never matches)."""
+        own = email_key(self.ado_email)
+        return bool(own) and own == email_key(email)
 
     @property
     def is_unreadable(self) -> bool:

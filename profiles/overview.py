@@ -100,10 +100,10 @@ def state_counts(*, connections: list[AlmConnection], now: datetime) -> dict[str
     """How many rows are in each state (every state listed, zeros included): two aggregate queries."""
     note_token_keys()
     counts: dict[str, int] = dict.fromkeys(STATES, 0)
-    # The connection's URL from the list in hand rather than a join to every row's connection.
-    url = Case(*(When(connection=c.pk, then=Value(c.url)) for c in connections), output_field=CharOutput())
+    # The connection's address from the list in hand rather than a join to every row's connection.
+    address = Case(*(When(connection=c.pk, then=Value(c.address_key)) for c in connections), output_field=CharOutput())
     saved = AlmCredential.objects.filter(user__is_active=True, connection__in=[c.pk for c in connections])
-    saved = saved.annotate(state=state_expression(now=now, connection_url=url))
+    saved = saved.annotate(state=state_expression(now=now, connection_address=address))
     for state, number in saved.values_list("state").annotate(number=Count("pk")).order_by():
         counts[State(state)] += number
     people = get_user_model().objects.filter(is_active=True).count()
@@ -134,7 +134,7 @@ def _rows_for(connection: AlmConnection, rank: int, *, now: datetime, state: str
     ).annotate(
         connection_name=Value(connection.name, output_field=CharOutput()),
         connection_rank=Value(rank, output_field=IntegerField()),
-        state=state_expression(now=now, credential="credential__", user="", connection_url=Value(connection.url)),
+        state=state_expression(now=now, credential="credential__", connection_address=Value(connection.address_key)),
         ado_identity=F("credential__ado_display_name"),
         expires_on=F("credential__expires_on"),
         last_verified_at=F("credential__last_verified_at"),

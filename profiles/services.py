@@ -15,10 +15,12 @@ from alm import exceptions as ado
 from alm.models import AlmConnection
 from alm.scopes import REQUIRED_PERMISSIONS, how_to_grant
 from alm.services import check_token
+from alm.token_state import email_key
 from profiles import entra
 from profiles.limits import spend
 from profiles.models import AlmCredential
 from profiles.overview import counts_changed
+from profiles.state import owns
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -44,6 +46,7 @@ class RateLimited(CredentialError):
 @dataclass(frozen=True)
 class CheckOutcome:
     """What Test Connection found, ready to show. Never holds the token."""
+
     connection_id: int
     report: TokenReport | None = None
     error: ado.AlmlinkError | None = None
@@ -75,10 +78,9 @@ def saved_credential(*, user: User, connection: AlmConnection) -> AlmCredential 
 
 
 def _owner_problem(*, user: User, report: TokenReport) -> str | None:
-    token_email = (report.identity.email or "").strip().lower()
-    user_email = (getattr(user, "email", "") or "").strip().lower()
-    if settings.ALM_ALLOW_FOREIGN_TOKENS or (token_email and token_email == user_email):
+    if settings.ALM_ALLOW_FOREIGN_TOKENS or owns(user, report.identity.email):
         return None
+    user_email = email_key(getattr(user, "email", ""))
     owner = f"{report.identity.display_name} ({report.identity.email or 'no e-mail'})"
     return (
         f"This token belongs to {owner}, not to you ({user_email or 'no e-mail on your account'}). "
@@ -94,9 +96,7 @@ def token_problems(*, user: User, report: TokenReport) -> tuple[tuple[str, ...],
         problems.append(owner)
     for result in report.permissions:
         if result.granted is False:
-            problems.append(
-                f"Missing permission: {result.permission.label}. {how_to_grant(result.permission)}"
-            )
+            problems.append(f"Missing permission: {result.permission.label}. {how_to_grant(result.permission)}")
     return tuple(problems), owner is not None
 
 
@@ -254,8 +254,9 @@ def _write_back(credential: AlmCredential, fields: Sequence[str]) -> None:
     A test or a change can take seconds; meanwhile the user may replace or remove the token (another
     tab). Saving the whole row then would bring the old token back or resurrect a removed one.
     """
+    written = {*fields, *credential.note_derived(fields)}
     AlmCredential.objects.filter(pk=credential.pk, saved_at=credential.saved_at).update(
-        **{name: getattr(credential, name) for name in fields}
+        **{name: getattr(credential, name) for name in written}
     )
     counts_changed()  # an update() sends no signal
 

@@ -13,13 +13,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import BinaryField, Case, CharField, ExpressionWrapper, F, Func, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce, Ord
-from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThanOrEqual
+from django.db.models import BinaryField, Case, CharField, ExpressionWrapper, F, Q, QuerySet, Value, When
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from alm.fields import decrypt_with, is_unreadable, key_id, reading_keys
-from alm.token_state import EXPIRING_WITHIN, State, TokenFacts, TokenState, same_address, token_state
+from alm.token_state import EXPIRING_WITHIN, State, TokenFacts, TokenState, email_key, same_address, token_state
 from profiles.models import AlmCredential
 
 if TYPE_CHECKING:
@@ -47,14 +46,10 @@ TONES = {
 }
 
 
-def user_email(user: AbstractBaseUser) -> str:
-    return (getattr(user, "email", "") or "").strip().lower()
-
-
 def owns(user: AbstractBaseUser, ado_email: str | None) -> bool:
     """Whether an Azure DevOps identity's e-mail is this person's (case-insensitive; empty never matches)."""
-    email = (ado_email or "").strip().lower()
-    return bool(email) and email == user_email(user)
+    email = email_key(ado_email)
+    return bool(email) and email == email_key(getattr(user, "email", ""))
 
 
 def is_foreign(credential: AlmCredential) -> bool:
@@ -102,6 +97,12 @@ def tone(state: TokenState) -> str:
 # order as `alm.token_state.token_state`, with its thresholds; tests/profiles/test_overview_state.py holds
 # the two to agreement, state by state and boundary by boundary, on SQLite and PostgreSQL.
 #
+# It is written with the ORM alone, over plain columns: the texts that compare loosely (an e-mail's case
+# and white space, a URL's case and trailing slash) are compared in Python when they are written, and the
+# result is stored beside them (`AlmCredential.email_matches`, `AlmCredential.origin` and
+# `AlmConnection.address_key` as alm.token_state.address_key has them). Databases lower-case text each in
+# their own way (SQLite's LOWER() knows ASCII only), so doing it in SQL would make the two disagree.
+#
 # Readability is the one fact SQL cannot see: it means "a reading key (the current one, or during a
 # rotation the previous one: alm.fields.reading_keys) decrypts it". Decrypting every token to count states
 # is what made the overview grow with every person, so each credential notes which key its token was
@@ -113,64 +114,6 @@ def tone(state: TokenState) -> str:
 # before they count.
 
 UNREADABLE_NOTE = "!"
-
-
-# Python's str.strip() and str.lower() as the database has them. SQLite's own lower() knows ASCII only,
-# so there the comparison calls back into Python (only where the raw texts differ: see `_same_text`).
-# PostgreSQL's lower() follows the database's locale: it agrees with Python on ASCII and the usual
-# accented letters; it differs on a few special cases (Turkish dotted I, final sigma), and BTRIM strips
-# ASCII white space only (Python's strip() also Unicode spaces). There `credential_state` is the word.
-def _py_email(value: str | None) -> str | None:
-    return None if value is None else value.strip().lower()
-
-
-def _py_address(value: str | None) -> str | None:
-    return None if value is None else value.rstrip("/").lower()
-
-
-class _Normalized(Func):
-    """One of `user_email`/`owns` (email) or `same_address` (address) normalizations, in SQL."""
-
-    output_field = CharField()
-    arity = 1
-    kinds = {"email": _py_email, "address": _py_address}
-
-    def __init__(self, expression: Any, *, kind: str) -> None:
-        super().__init__(expression)
-        self.kind = kind
-
-    def as_sql(
-        self,
-        compiler: Any,
-        connection: Any,
-        function: str | None = None,
-        template: str | None = None,
-        arg_joiner: str | None = None,
-        **extra_context: Any,
-    ) -> Any:
-        # PostgreSQL. E'' so that \t and the like are the characters, not a backslash and a letter.
-        template = (
-            r"LOWER(BTRIM(%(expressions)s, E' \t\n\r\013\014'))"
-            if self.kind == "email"
-            else "LOWER(RTRIM(%(expressions)s, '/'))"
-        )
-        return super().as_sql(compiler, connection, template=template)
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        name = f"almlink_py_{self.kind}"
-        connection.ensure_connection()
-        # SQLite's LOWER() leaves every non-ASCII letter as it is, and TRIM() strips spaces only: a text of
-        # printable ASCII alone (most) is normalized in SQL; any other goes through the Python callback,
-        # registered on each raw connection that compiles this (cheap, idempotent).
-        connection.connection.create_function(name, 1, self.kinds[self.kind], deterministic=True)
-        inner, params = compiler.compile(self.source_expressions[0])
-        native = f"LOWER(TRIM({inner}))" if self.kind == "email" else f"LOWER(RTRIM({inner}, '/'))"
-        return f"(CASE WHEN {inner} GLOB '*[^ -~]*' THEN {name}({inner}) ELSE {native} END)", [*params] * 3
-
-
-def _same_text(a: Any, b: Any, *, kind: str) -> Q:
-    """a and b normalized alike are equal; equal raw texts skip the normalization (most rows)."""
-    return Q(Exact(a, b)) | Q(Exact(_Normalized(a, kind=kind), _Normalized(b, kind=kind)))
 
 
 def readable_notes() -> list[str]:
@@ -221,10 +164,14 @@ def _reads(ciphertext: bytes, key: str) -> bool:
     return True
 
 
-def state_expression(*, now: datetime, credential: str = "", user: str = "user__", connection_url: Any = None) -> Case:
+def state_expression(*, now: datetime, credential: str = "", connection_address: Any = None) -> Case:
     """`credential_state(...).state` as SQL, over a credential reached by the lookup prefix `credential`
-    ("" on an AlmCredential query, "credential__" through a relation) and its user (`user`); `connection_url`
-    is an expression for the connection's URL (default: the credential's own connection)."""
+    ("" on an AlmCredential query, "credential__" through a relation); `connection_address` is an expression
+    for the connection's address key (default: the credential's own connection's `address_key`).
+
+    Texts compare as plain equality: what needs normalizing (e-mail case, a URL's case and trailing slash) is
+    normalized in Python when it is stored (`AlmCredential.email_matches`, `origin`, `AlmConnection.address_key`).
+    """
 
     def f(name: str) -> F:
         return F(f"{credential}{name}")
@@ -233,19 +180,10 @@ def state_expression(*, now: datetime, credential: str = "", user: str = "user__
         return Q(**{f"{credential}{name}": value for name, value in lookups.items()})
 
     status = AlmCredential.Status
-    email = f("ado_email")
-    # Fast and exact: the same raw text whose first character is printable ASCII (not a space), so that
-    # stripped it is not empty. Otherwise the normalized comparison `owns` makes.
-    # Coalesce: the first character of '' is NULL, and a NULL here would make "not owns" NULL too.
-    first = Coalesce(Ord(email), 0)
-    owns_email = Q(Exact(email, F(f"{user}email")), GreaterThanOrEqual(first, 33), LessThanOrEqual(first, 126))
-    owns_email |= ~Q(Exact(_Normalized(email, kind="email"), Value(""))) & Q(
-        Exact(_Normalized(email, kind="email"), _Normalized(F(f"{user}email"), kind="email"))
-    )
     foreign = q(status=status.FOREIGN)
     if not settings.ALM_ALLOW_FOREIGN_TOKENS:
-        foreign |= (~q(ado_email="") | ~q(ado_id="")) & ~owns_email
-    url = connection_url if connection_url is not None else F(f"{credential}connection__url")
+        foreign |= (~q(ado_email="") | ~q(ado_id="")) & q(email_matches=False)
+    address = connection_address if connection_address is not None else f("connection__address_key")
     return Case(
         When(q(pk__isnull=True), then=Value(State.MISSING.value)),
         When(~q(token__isnull=True) & ~q(token_key__in=readable_notes()), then=Value(State.UNREADABLE.value)),
@@ -255,7 +193,7 @@ def state_expression(*, now: datetime, credential: str = "", user: str = "user__
             then=Value(State.EXPIRED.value),
         ),
         When(q(status=status.REJECTED) & ~q(rejected_reason=""), then=Value(State.REJECTED.value)),
-        When(~_same_text(f("origin"), url, kind="address"), then=Value(State.RETEST.value)),
+        When(~Q(Exact(f("origin"), address)), then=Value(State.RETEST.value)),
         When(~q(status=status.WORKING), then=Value(State.UNVERIFIED.value)),
         When(q(expires_on__lt=now + EXPIRING_WITHIN), then=Value(State.EXPIRING.value)),
         default=Value(State.WORKING.value),

@@ -187,3 +187,71 @@ def test_token_of_the_previous_key_reads_during_a_rotation_in_both(settings):
     assert note_token_keys() == 1  # checked once under the new set of keys, then noted
     assert note_token_keys() == 0
     assert _both(credential) == (State.UNREADABLE, State.UNREADABLE)
+
+
+# What needs normalizing (letter case, white space, a trailing slash) is normalized in Python when it is
+# stored, so the database compares plain columns. These follow every way those columns are written.
+
+
+@pytest.mark.django_db
+def test_both_follow_a_change_of_the_persons_email(django_assert_num_queries):
+    credential = _store({}, EMAIL)
+    user = credential.user
+    user.email = "carol.new@fabrikam.example"
+    user.save()
+    assert _both(credential) == (State.FOREIGN, State.FOREIGN)
+    user.email = EMAIL.upper()
+    user.save(update_fields=["email"])
+    assert _both(credential) == (State.WORKING, State.WORKING)
+    with django_assert_num_queries(1):  # a sign-in's save of last_login leaves the credentials alone
+        user.save(update_fields=["last_login"])
+
+
+@pytest.mark.django_db
+def test_both_agree_on_rows_written_by_bulk_create():
+    from django.contrib.auth import get_user_model
+
+    connection = AlmConnection.objects.create(name="Fabrikam", url=URL, service_token="s" * 52, is_default=True)
+    people = get_user_model().objects.bulk_create(
+        get_user_model()(username=name, email=email)
+        for name, email in [("carol", EMAIL), ("dave", "dave@fabrikam.example")]
+    )
+    made = AlmCredential.objects.bulk_create(
+        AlmCredential(user=person, connection=connection, token="t" * 52, **{**WORKING, **fields})
+        for person, fields in zip(
+            people, [{"ado_email": "Carol@Fabrikam.example", "origin": URL.upper() + "/"}, {}], strict=True
+        )
+    )
+    assert [_both(credential) for credential in made] == [(State.WORKING,) * 2, (State.FOREIGN,) * 2]
+
+
+@pytest.mark.django_db
+def test_both_follow_what_a_test_learns_and_a_change_proves():
+    from alm.check import TokenReport
+    from alm.types import Identity
+    from profiles.services import CheckOutcome, mark_foreign, record_outcome
+
+    credential = _store({"ado_email": "dave@fabrikam.example", "origin": ""}, EMAIL)
+    assert _both(credential) == (State.FOREIGN, State.FOREIGN)
+    credential = AlmCredential.objects.select_related("user", "connection").get(pk=credential.pk)
+    identity = Identity(id="id-1", display_name="Carol", email=" CAROL@fabrikam.example", descriptor=None,
+                        subject_descriptor=None)  # fmt: skip
+    report = TokenReport(identity=identity, permissions=(), expires_on=None, expiry_note="", token_name=None,
+                         elapsed_ms=1)  # fmt: skip
+    record_outcome(credential=credential, outcome=CheckOutcome(connection_id=credential.connection_id, report=report))
+    assert _both(credential) == (State.WORKING, State.WORKING)  # its own, and verified for this address
+    mark_foreign(credential=credential, identity_name="Dave Example")
+    assert _both(credential) == (State.FOREIGN, State.FOREIGN)
+    assert AlmCredential.objects.get(pk=credential.pk).email_matches is False
+
+
+@pytest.mark.django_db
+def test_both_follow_the_connection_moving_in_letter_case_only():
+    credential = _store({}, EMAIL)
+    connection = credential.connection
+    connection.url = URL.replace("fabrikam", "Fabrikam")
+    connection.save(update_fields=["url"])
+    assert _both(credential) == (State.WORKING, State.WORKING)
+    connection.url = "https://dev.azure.com/contoso"
+    connection.save(update_fields=["url"])
+    assert _both(credential) == (State.RETEST, State.RETEST)
