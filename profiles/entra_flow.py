@@ -119,9 +119,11 @@ def create_my_token(*, user: User, connection: AlmConnection) -> AlmCredential:
 
     Afterwards the token acts; the sign-in stays (not acting) so that renewal works the same way.
     """
-    sign_in = EntraSignIn.objects.select_related("credential__connection").filter(
-        credential__user=user, credential__connection=connection
-    ).first()
+    sign_in = (
+        EntraSignIn.objects.select_related("credential__connection")
+        .filter(credential__user=user, credential__connection=connection)
+        .first()
+    )
     if sign_in is None:
         raise services.CredentialError("no_sign_in")
     try:

@@ -57,6 +57,7 @@ class RateLimited(CredentialError):
 @dataclass(frozen=True)
 class CheckOutcome:
     """What Test Connection found, ready to show. Never holds the token."""
+
     connection_id: int
     report: TokenReport | None = None
     error: ado.AlmlinkError | None = None
@@ -107,9 +108,7 @@ def token_problems(*, user: User, report: TokenReport) -> tuple[tuple[str, ...],
         problems.append(owner)
     for result in report.permissions:
         if result.granted is False:
-            problems.append(
-                f"Missing permission: {result.permission.label}. {how_to_grant(result.permission)}"
-            )
+            problems.append(f"Missing permission: {result.permission.label}. {how_to_grant(result.permission)}")
     return tuple(problems), owner is not None
 
 
