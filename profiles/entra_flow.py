@@ -43,7 +43,7 @@ class SignInResult:
 def begin(*, session: SessionBase, connection: AlmConnection, redirect_uri: str, login_hint: str | None) -> str:
     """The Microsoft sign-in URL to send the browser to; the flow waits in the session."""
     if not connection.offers_entra:
-        raise services.CredentialError("This connection does not offer Sign in with Microsoft.", code="no_entra")
+        raise services.CredentialError("no_entra")
     with entra_client_for(connection=connection) as client:
         start = client.begin_sign_in(redirect_uri=redirect_uri, login_hint=login_hint)
     session[FLOW_SESSION_KEY] = {"connection": connection.pk, "flow": start.flow}
@@ -119,11 +119,13 @@ def create_my_token(*, user: User, connection: AlmConnection) -> AlmCredential:
 
     Afterwards the token acts; the sign-in stays (not acting) so that renewal works the same way.
     """
-    sign_in = EntraSignIn.objects.select_related("credential__connection").filter(
-        credential__user=user, credential__connection=connection
-    ).first()
+    sign_in = (
+        EntraSignIn.objects.select_related("credential__connection")
+        .filter(credential__user=user, credential__connection=connection)
+        .first()
+    )
     if sign_in is None:
-        raise services.CredentialError("Sign in with Microsoft first.", code="no_sign_in")
+        raise services.CredentialError("no_sign_in")
     try:
         with entra.bearer_client(sign_in) as client:
             created = create_pat(
@@ -138,7 +140,7 @@ def create_my_token(*, user: User, connection: AlmConnection) -> AlmCredential:
     saved, outcome = services.save_credential(user=user, connection=connection, token=created.token)
     if saved is None:
         problem = outcome.error.message if outcome.error else "; ".join(outcome.problems)
-        raise services.CredentialError(f"The new token was created but failed its test: {problem}", code="failed")
+        raise services.CredentialError("failed", problem=problem)
     if saved.expires_on is None and created.valid_to is not None:
         # The test may not tell this token from another of the same name; the create answer says its expiry.
         saved.expires_on = created.valid_to

@@ -34,13 +34,26 @@ EXPIRY_SOON_DAYS = 30
 
 
 class CredentialError(ado.AlmlinkError):
-    """A credential operation refused for a reason the user can act on."""
+    """A credential operation refused for a reason the user can act on: `CredentialError(code, **params)`."""
+
+    default_messages = {
+        "empty": "Paste a personal access token to test.",
+        "unreadable": "Your saved token can no longer be read (the encryption key changed). Paste your token again.",
+        "no_entra": "This connection does not offer Sign in with Microsoft.",
+        "no_sign_in": "Sign in with Microsoft first.",
+        "failed": "The new token was created but failed its test: {problem}",
+    }
 
 
 class RateLimited(CredentialError):
+    code = "rate_limited"
+    default_messages = {
+        "rate_limited": "Too many attempts in a short time. Try again in {retry_in} seconds.",
+    }
+
     def __init__(self, retry_in: int) -> None:
-        super().__init__(f"Too many attempts in a short time. Try again in {retry_in} seconds.", code="rate_limited")
         self.retry_in = retry_in
+        super().__init__(retry_in=retry_in)
 
 
 @dataclass(frozen=True)
@@ -120,12 +133,9 @@ def check_credential(*, user: User, connection: AlmConnection, token: str | None
     if not token:
         saved = saved_credential(user=user, connection=connection)
         if saved is None:
-            raise CredentialError("Paste a personal access token to test.", code="empty")
+            raise CredentialError("empty")
         if saved.is_unreadable:
-            raise CredentialError(
-                "Your saved token can no longer be read (the encryption key changed). Paste your token again.",
-                code="unreadable",
-            )
+            raise CredentialError("unreadable")
         token = saved.token
     started = time.monotonic()
     # Sign in with Microsoft: a saved sign-in is tested with its Entra access token.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
@@ -72,13 +72,43 @@ TOKEN_FAILURES = ado.TOKEN_FAULTS
 
 
 class ActingRefused(AlmlinkError):
-    """No token may act for this user here; `message` says what to do."""
+    """No token may act for this user here; `message` says what to do: `ActingRefused(code)`."""
+
+    default_messages = {
+        "no_token": (
+            "Changes need your own Azure DevOps token here, and you have no working one. "
+            "Add it under Profile → ALM Credentials."
+        ),
+        "no_service_token": (
+            "The ALM connection's service account token is missing, unreadable or was entered for another "
+            "address. Ask an administrator to enter it again in the admin."
+        ),
+        "actor_changed": (
+            "Nothing was changed: your personal token was refused by Azure DevOps since this page was "
+            "loaded, and the change would otherwise be recorded under another name. Replace your token "
+            "under Profile → ALM Credentials, then try again."
+        ),
+    }
 
 
 class ChangedAsSomeoneElse(AlmlinkError):
     """Azure DevOps recorded a change under another identity than the one the page promised."""
 
     code = "identity_mismatch"
+    default_messages = {
+        "identity_mismatch": "Azure DevOps recorded this change under the name {shown}, not as {promised}. {advice}",
+    }
+    # Whose token acted → what to do, the words that fill {advice}.
+    ADVICE: ClassVar[dict[str, str]] = {
+        "saved_token": (
+            "The token you saved belongs to someone else, so it will not be used again: create a token "
+            "while signed in to Azure DevOps as yourself and replace it under Profile → ALM Credentials."
+        ),
+        "service_account": "The service account token belongs to someone else: tell an administrator.",
+    }
+
+    def __init__(self, *, shown: str, promised: str, whose: str) -> None:
+        super().__init__(shown=shown, promised=promised, advice=self.ADVICE[whose])
 
 
 @dataclass(frozen=True)
@@ -167,19 +197,11 @@ def actor_for(*, user: User, connection: AlmConnection, for_change: bool) -> Act
             identity_email=credential.ado_email,
         )
     if for_change and not connection.allow_service_account_fallback:
-        raise ActingRefused(
-            "Changes need your own Azure DevOps token here, and you have no working one. "
-            "Add it under Profile → ALM Credentials.",
-            code="no_token",
-        )
+        raise ActingRefused("no_token")
     if not connection.acts_as_service_principal and (  # Sign in with Microsoft: the app acts, no token
         not connection.service_token or is_unreadable(connection.service_token) or connection.service_token_moved
     ):
-        raise ActingRefused(
-            "The ALM connection's service account token is missing, unreadable or was entered for another "
-            "address. Ask an administrator to enter it again in the admin.",
-            code="no_service_token",
-        )
+        raise ActingRefused("no_service_token")
     identity = connection.last_test_details.get("identity") if isinstance(connection.last_test_details, dict) else None
     return Actor(
         "service_account",
@@ -408,12 +430,7 @@ def _change(
     try:
         actor = actor_for(user=user, connection=connection, for_change=True)
         if expected_actor and actor.kind != expected_actor:
-            raise ActingRefused(
-                "Nothing was changed: your personal token was refused by Azure DevOps since this page was "
-                "loaded, and the change would otherwise be recorded under another name. Replace your token "
-                "under Profile → ALM Credentials, then try again.",
-                code="actor_changed",
-            )
+            raise ActingRefused("actor_changed")
     except ActingRefused as refused:
         _audit(
             user=user,
@@ -466,19 +483,13 @@ def _change(
     if not actor.is_recorded_as(recorded_as):
         shown = _identity_text(recorded_as)
         promised = "you" if actor.is_user and actor.own else actor.display_name
-        message = (
-            f"Azure DevOps recorded this change under the name {shown}, not as {promised}. "
-            + (
-                "The token you saved belongs to someone else, so it will not be used again: create a token "
-                "while signed in to Azure DevOps as yourself and replace it under Profile → ALM Credentials."
-                if actor.credential is not None
-                else "The service account token belongs to someone else: tell an administrator."
-            )
+        mismatch = ChangedAsSomeoneElse(
+            shown=shown, promised=promised, whose="saved_token" if actor.credential is not None else "service_account"
         )
-        record("mismatch", detail=message, recorded_as=recorded_as)
+        record("mismatch", detail=mismatch.message, recorded_as=recorded_as)
         if actor.credential is not None:
             mark_foreign(credential=actor.credential, identity_name=shown)
-        raise ChangedAsSomeoneElse(message)
+        raise mismatch
     record("success", recorded_as=recorded_as)
     return actor, result
 
