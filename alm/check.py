@@ -27,6 +27,15 @@ from alm.scopes import (
 )
 from alm.types import Identity, SessionToken
 
+# The calls of every check in this process run on one pool of threads, started once: a pool per check
+# started and stopped six threads each time, which the daily check over thousands of tokens measured as a
+# good part of its CPU time (bench/lifecycle.py). Nothing run on it waits for the pool itself, so it cannot
+# deadlock; it is sized for the daily check's workers (profiles.lifecycle) times the calls of one check,
+# with room for Test Connection from the pages meanwhile.
+_CALLS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="alm-check")
+# The calls one check sends at once: connectionData and one probe per permission.
+CALLS_PER_CHECK = len(REQUIRED_PERMISSIONS) + 1
+
 
 @dataclass(frozen=True)
 class PermissionResult:
@@ -74,12 +83,13 @@ def check_token(client: AdoClient, *, project: str | None) -> TokenReport:
     when connectionData fails; a probe that fails otherwise is reported as undetermined.
     """
     started = client.clock()
-    with ThreadPoolExecutor(max_workers=len(REQUIRED_PERMISSIONS) + 1, thread_name_prefix="alm-check") as pool:
-        who = pool.submit(client.connection_data)
-        probes = [
-            (permission, pool.submit(_probe, client, permission, project)) for permission in REQUIRED_PERMISSIONS
-        ]
+    who = _CALLS.submit(client.connection_data)
+    probes = [(permission, _CALLS.submit(_probe, client, permission, project)) for permission in REQUIRED_PERMISSIONS]
+    try:
         identity = who.result()
+    finally:
+        # Even when connectionData failed, the probes end (each within its own deadline) before the client
+        # they use is closed.
         outcomes = [(permission, future.result()) for permission, future in probes]
     results = [_interpret_probe(permission, outcome) for permission, outcome in outcomes]
     token_list = next((outcome.tokens for permission, outcome in outcomes if permission is TOKENS), None)

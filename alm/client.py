@@ -20,6 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
@@ -132,6 +133,7 @@ class AdoClient:
         clock: Callable[[], float] = time.monotonic,
         bearer: bool = False,
         addresses: transport.AddressPolicy = transport.PUBLIC_ONLY,
+        gate: AbstractContextManager[object] | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -150,6 +152,9 @@ class AdoClient:
         self.max_retry_wait = max_retry_wait
         self._sleep = sleep
         self._clock = clock
+        # Held around every call sent (not while waiting out a Retry-After): a caller that shares one
+        # semaphore between clients bounds the calls in flight (profiles.lifecycle).
+        self._gate: AbstractContextManager[object] = gate if gate is not None else nullcontext()
         self.clock = clock  # for callers that time a sequence of calls (alm.check)
         self._api_version = API_VERSIONS[kind]
         encoded = base64.b64encode(f":{token}".encode("ascii")).decode("ascii")
@@ -459,7 +464,8 @@ class AdoClient:
         query = [*params, ("api-version", api_version or self._api_version)]
         payload = json.dumps(body).encode("utf-8") if body is not None else None
         started = self._clock()
-        response = self._send(method, url, query, payload, content_type, budget=self.timeout)
+        with self._gate:
+            response = self._send(method, url, query, payload, content_type, budget=self.timeout)
         if response.status == 429 and may_retry:
             wait = _retry_after(response.headers)
             # The call, retry included, ends within ALM_HTTP_TIMEOUT: only a wait that leaves time for the
@@ -470,7 +476,8 @@ class AdoClient:
                 self._sleep(wait)
                 left = self.timeout - (self._clock() - started)
                 if left > 0:
-                    response = self._send(method, url, query, payload, content_type, budget=left)
+                    with self._gate:
+                        response = self._send(method, url, query, payload, content_type, budget=left)
         return self._interpret(response, method=method, permission=permission, what=what, accept=accept)
 
     def _send(

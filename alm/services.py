@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +28,7 @@ def client_for(
     bound_to: str | None = None,
     bearer: bool = False,
     sleep: Callable[[float], None] = time.sleep,
+    gate: AbstractContextManager[object] | None = None,
 ) -> AdoClient:
     """A client for the connection acting with `token`, or with the service account's token when None.
 
@@ -49,6 +51,7 @@ def client_for(
         addresses=address_policy(connection.kind),
         bearer=bearer,
         sleep=sleep,
+        gate=gate,
     )
 
 
@@ -58,12 +61,13 @@ def check_token(
     connection: AlmConnection,
     token: str | None,
     bound_to: str | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    gate: AbstractContextManager[object] | None = None,
 ) -> TokenReport:
     """Who `token` belongs to on this connection, its five permissions and expiry (None: the service account's).
 
-    `sleep` is how the client waits out a short Retry-After (the lifecycle frees its slot meanwhile)."""
-    with client_for(connection=connection, token=token, bound_to=bound_to, sleep=sleep) as client:
+    `gate` is held around each call sent (AdoClient): a semaphore shared by many checks bounds the calls
+    in flight, and a call waiting out a Retry-After holds none of it."""
+    with client_for(connection=connection, token=token, bound_to=bound_to, gate=gate) as client:
         return check.check_token(client, project=connection.default_project or None)
 
 

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alm import exceptions as ado
+from alm.check import CALLS_PER_CHECK
 from alm.fields import is_unreadable
 from alm.models import AlmConnection
 from alm.services import check_connection, check_token
@@ -142,23 +143,23 @@ SIGN_IN_PENDING = object()
 
 
 def _probe_user(
-    credential: AlmCredential, *, retried: bool, slots: _Slots
+    credential: AlmCredential, *, retried: bool, calls: threading.Semaphore
 ) -> CheckOutcome | ado.Throttled | object | None:
     """Ask Azure DevOps about one user's token. Network only, so it can run in a worker thread.
 
     A token verified for another address (the connection moved) is not sent anywhere: its owner
-    re-tests it. An unreadable one cannot be sent. A first throttled answer comes back as the
-    Throttled error itself, so the caller can retry after Retry-After without holding a worker.
+    re-tests it. An unreadable one cannot be sent. Each call holds one of `calls` while it is sent (not
+    while it waits out a short Retry-After). A check still throttled comes back as the Throttled error
+    itself, so the caller can try it again later without holding a worker.
     """
     if credential_state(credential).state in (State.UNREADABLE, State.RETEST):
         return None
     if credential.token is None:
         return SIGN_IN_PENDING  # Sign in with Microsoft: checked in the database's thread, see _record_user
     try:
-        with slots.held() as sleep:
-            report = check_token(
-                connection=credential.connection, token=credential.token, bound_to=credential.origin, sleep=sleep
-            )
+        report = check_token(
+            connection=credential.connection, token=credential.token, bound_to=credential.origin, gate=calls
+        )
     except ado.Throttled as error:
         if not retried:
             return error
@@ -173,40 +174,6 @@ def _probe_user(
         foreign_owner=foreign,
         tested_saved_token=True,
     )
-
-
-class _Slots:
-    """At most `size` checks talk to Azure DevOps at once. A check waiting out a Retry-After (one
-    identity throttled) gives its slot back meanwhile, so the other identities' checks go on; it takes
-    a slot again before its retry."""
-
-    def __init__(self, size: int) -> None:
-        self._free = threading.Semaphore(size)
-
-    @contextmanager
-    def held(self) -> Iterator[Callable[[float], None]]:
-        lock = threading.Lock()
-        sleeping = 0  # the check's own calls run in parallel: the first to wait frees the slot, the last takes it
-
-        def sleep(seconds: float) -> None:
-            nonlocal sleeping
-            with lock:
-                sleeping += 1
-                if sleeping == 1:
-                    self._free.release()
-            try:
-                time.sleep(seconds)
-            finally:
-                with lock:
-                    sleeping -= 1
-                    if sleeping == 0:
-                        self._free.acquire()
-
-        self._free.acquire()
-        try:
-            yield sleep
-        finally:
-            self._free.release()
 
 
 def _record_user(credential: AlmCredential, outcome: CheckOutcome | object | None) -> str:
@@ -366,7 +333,10 @@ def _run_bounded(
     throttled does not stall the others' checks. It is tried once more, like the service accounts.
     """
     limit = workers * IN_FLIGHT_PER_WORKER
-    slots = _Slots(workers)
+    # `workers` checks' worth of calls in flight at most. Counted per call, not per check: a check whose
+    # other calls are answered, or whose one throttled call waits out its Retry-After, leaves room for the
+    # next check's calls.
+    calls = threading.BoundedSemaphore(workers * CALLS_PER_CHECK)
     running: dict[Future, AlmCredential] = {}
     waiting: list[tuple[float, int, AlmCredential]] = []  # (due, pk, credential), a heap
     exhausted = False
@@ -379,19 +349,19 @@ def _run_bounded(
             finish(batch)
         batch, flushed = [], clock()
 
-    # More threads than slots: a thread whose check waits out a Retry-After holds no slot (see _Slots).
+    # More threads than checks' worth of calls: a thread whose check waits out a Retry-After holds no call.
     with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="alm-lifecycle") as pool:
         while True:
             now = clock()
             while waiting and waiting[0][0] <= now:
                 due_again = heapq.heappop(waiting)[2]
-                running[pool.submit(_probe_user, due_again, retried=True, slots=slots)] = due_again
+                running[pool.submit(_probe_user, due_again, retried=True, calls=calls)] = due_again
             while not exhausted and len(running) + len(waiting) < limit:
                 fresh = next(credentials, None)
                 if fresh is None:
                     exhausted = True
                     break
-                running[pool.submit(_probe_user, fresh, retried=False, slots=slots)] = fresh
+                running[pool.submit(_probe_user, fresh, retried=False, calls=calls)] = fresh
             if not running and not waiting:
                 flush()
                 return

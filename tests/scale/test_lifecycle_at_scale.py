@@ -70,3 +70,42 @@ def test_throttled_check_is_retried_after_retry_after_and_counted_once(ado, djan
     assert len([r for r in ado.requests if r.status == 429]) == 6
     assert _checked(ado, ids) == Counter(ids)
     assert AlmConnection.objects.get(pk=connection.pk).last_test_ok is not False
+
+
+def _peak_overlap(records) -> int:
+    """The most requests the emulator was answering at one moment."""
+    edges = sorted([(r.started, 1) for r in records] + [(r.ended, -1) for r in records])
+    peak = current = 0
+    for _moment, step in edges:
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+def test_calls_in_flight_never_exceed_the_workers_worth(ado, django_user_model, connection):
+    from alm.check import CALLS_PER_CHECK
+
+    _people(ado, django_user_model, connection, 12)
+    ado.set_fault("latency", seconds=0.05)
+    ado.clear_requests()
+    summary = check_all_tokens(workers=2)
+    assert summary.working == 12
+    peak = _peak_overlap(ado.requests)
+    # Twelve credentials are taken eight at a time, so without the bound up to 48 calls would be in flight.
+    assert CALLS_PER_CHECK < peak <= 2 * CALLS_PER_CHECK
+
+
+def test_call_waiting_out_retry_after_leaves_room_for_other_checks(ado, django_user_model, connection):
+    ids = _people(ado, django_user_model, connection, 6)
+    ado.set_fault("latency", seconds=0.05)
+    ado.clear_requests()
+    # One person's connectionData is throttled once (after the service account's check), with one
+    # check's worth of calls allowed: other people's calls are answered while that one waits.
+    ado.set_fault("throttle", path="connectionData$", count=1, retry_after=1, every=2)
+    summary = check_all_tokens(workers=1)
+    assert summary.working == 6
+    assert _checked(ado, ids) == Counter(ids)
+    throttled = next(r for r in ado.requests if r.status == 429)
+    retry = next(r for r in ado.requests if r.path == throttled.path and r.started >= throttled.ended + 0.9)
+    meanwhile = [r for r in ado.requests if throttled.ended < r.started < retry.started]
+    assert len(meanwhile) >= 6  # at least one other check went through during the second it waited
