@@ -17,7 +17,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--workers", type=int, default=4, help="Tokens checked at the same time: at most this many checks' worth of calls in flight (default 4).")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=4,
+            help="Tokens checked at the same time: at most this many checks' worth of calls in flight (default 4).",
+        )
 
     def handle(self, *args: object, workers: int, **options: Any) -> None:
         interactive = sys.stdout.isatty() and options.get("verbosity", 1) >= 1
