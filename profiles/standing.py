@@ -1,7 +1,8 @@
 """Where the signed-in user stands with each ALM connection, read once per request.
 
 The banner (every page), the profile and the ALM Credentials page all need the connections and the
-user's credential for each, with its state. Two plain queries, memoised on the request.
+user's credential for each, with its state: the connections from the shared cache (alm.listing) and one
+plain query for the user's credentials, memoised on the request.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from alm.listing import listed_connections
 from alm.models import AlmConnection
 from alm.token_state import TokenState
 from profiles import state as states
@@ -43,8 +45,9 @@ class Standing:
 
 def standings_for(user: User) -> list[Standing]:
     """Every connection (the default first) with the user's credential for it and its state."""
-    # The service token is not needed to show a standing, so it is not loaded (nor decrypted).
-    connections = list(AlmConnection.objects.defer("service_token"))
+    # The connections from the shared cache (alm.listing), without their secrets: only the user's
+    # credentials are read from the database.
+    connections = listed_connections()
     credentials = {credential.connection_id: credential for credential in AlmCredential.objects.filter(user=user)}
     result = []
     for connection in connections:
