@@ -11,6 +11,10 @@ from django.utils import timezone
 
 from alm.fields import EncryptedTokenField, is_unreadable, key_id
 from alm.token_state import address_key, email_key
+from profiles.kept import credentials_changed
+
+# The attribute under which a kept row (profiles.standing) carries whether its token reads.
+NOTED_READABLE = "_token_readable"
 
 
 class AlmCredentialQuerySet(models.QuerySet["AlmCredential"]):
@@ -21,7 +25,15 @@ class AlmCredentialQuerySet(models.QuerySet["AlmCredential"]):
         made = list(objs)
         for credential in made:
             credential.note_derived()
-        return super().bulk_create(made, *args, **kwargs)  # type: ignore[arg-type, return-value]
+        created = super().bulk_create(made, *args, **kwargs)  # type: ignore[arg-type]
+        credentials_changed()  # no signal is sent: the rows pages keep are stale (profiles.kept)
+        return created  # type: ignore[return-value]
+
+    def update(self, **kwargs: Any) -> int:
+        """As Django's; the rows pages keep (profiles.kept) are stale afterwards, as after a save()."""
+        updated = super().update(**kwargs)
+        credentials_changed()
+        return updated
 
 
 class AlmCredential(models.Model):
@@ -141,7 +153,19 @@ class AlmCredential(models.Model):
 
     @property
     def is_unreadable(self) -> bool:
-        return is_unreadable(self.token)
+        return not self.token_readable
+
+    @property
+    def token_readable(self) -> bool:
+        """Whether the current keys decrypt the saved token (a sign-in, which saves none, counts as readable).
+
+        Rows kept for the pages (profiles.standing) never hold the token: they carry the answer, noted when
+        they were read, so asking does not load the token again.
+        """
+        noted = self.__dict__.get(NOTED_READABLE)
+        if noted is not None:
+            return bool(noted)
+        return not is_unreadable(self.token)
 
 
 class TokenNotice(models.Model):

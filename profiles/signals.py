@@ -2,6 +2,7 @@
 
 - The overview's counts per state are counted again when what they depend on changes.
 - `AlmCredential.email_matches` follows the person's e-mail (the SQL form of the state reads it).
+- The credentials pages keep in the cache (profiles.kept) are stale once one is written.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db.models.signals import post_delete, post_save
 
 from alm.models import AlmConnection
+from profiles.kept import credentials_changed
 from profiles.models import AlmCredential
 from profiles.overview import counts_changed
 
@@ -37,3 +39,7 @@ post_save.connect(email_changed, sender=User, dispatch_uid="credential-email-mat
 for model in (AlmCredential, AlmConnection, User):
     post_save.connect(counts_changed, sender=model, dispatch_uid=f"overview-counts-save-{model.__name__}")
     post_delete.connect(counts_changed, sender=model, dispatch_uid=f"overview-counts-delete-{model.__name__}")
+
+# The rows pages keep (profiles.kept) are stale once any credential is written.
+post_save.connect(credentials_changed, sender=AlmCredential, dispatch_uid="kept-credentials-save")
+post_delete.connect(credentials_changed, sender=AlmCredential, dispatch_uid="kept-credentials-delete")

@@ -17,7 +17,7 @@ from django.db.models import BinaryField, Case, CharField, ExpressionWrapper, F,
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
-from alm.fields import decrypt_with, is_unreadable, key_id, reading_keys
+from alm.fields import decrypt_with, key_id, reading_keys
 from alm.token_state import EXPIRING_WITHIN, State, TokenFacts, TokenState, email_key, same_address, token_state
 from profiles.models import AlmCredential
 
@@ -72,7 +72,7 @@ def credential_state(credential: AlmCredential | None, *, now: datetime | None =
     status = credential.status
     facts = TokenFacts(
         present=True,
-        readable=not is_unreadable(credential.token),
+        readable=credential.token_readable,
         verified=status == AlmCredential.Status.WORKING,
         unverified=status == AlmCredential.Status.UNVERIFIED,
         rejected_reason=credential.rejected_reason if status == AlmCredential.Status.REJECTED else "",
