@@ -35,10 +35,6 @@ if TYPE_CHECKING:
 Checker = Callable[..., TokenReport]
 TEST_BUTTON = "_test_connection"
 
-# --- Sign in with Microsoft (Entra ID) --------------------------------------------------------------------
-# A tenant is named by its GUID or one of its domains (contoso.onmicrosoft.com).
-_TENANT_DOMAIN = re.compile(r"^(?=.{3,253}$)([a-z0-9](-*[a-z0-9])*\.)+[a-z]{2,63}$", re.IGNORECASE)
-
 
 def _secret_field(label: str, help_text: str) -> forms.CharField:
     """A write-only field for a secret: never sent back to the browser, not even after a failed submit.
@@ -53,6 +49,11 @@ def _secret_field(label: str, help_text: str) -> forms.CharField:
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=help_text,
     )
+
+
+# --- Sign in with Microsoft (Entra ID) --------------------------------------------------------------------
+# A tenant is named by its GUID or one of its domains (contoso.onmicrosoft.com).
+_TENANT_DOMAIN = re.compile(r"^(?=.{3,253}$)([a-z0-9](-*[a-z0-9])*\.)+[a-z]{2,63}$", re.IGNORECASE)
 
 
 class EntraSettingsMixin(forms.Form):
