@@ -170,10 +170,8 @@ def _dispatch(emu: Emulator, method: str, segments: list[str], body: dict[str, A
             return emu.faults()
         case ("POST", "faults"):
             _required(body, "kind")
-            params = {k: v for k, v in body.items() if k not in {"kind", "path", "method", "count"}}
-            fault_id = emu.set_fault(
-                str(body["kind"]), path=body.get("path"), method=body.get("method"), count=body.get("count"), **params
-            )
+            options = {k: v for k, v in body.items() if k != "kind"}
+            fault_id = emu.set_fault(str(body["kind"]), **options)
             return {"id": fault_id}
         case ("DELETE", "faults"):
             emu.clear_faults()

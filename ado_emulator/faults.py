@@ -85,13 +85,12 @@ class FaultBook:
         path: str | None = None,
         method: str | None = None,
         count: int | None = None,
-        params: Mapping[str, Any] | None = None,
+        **params: Any,
     ) -> Fault:
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(KINDS)}")
         if count is not None and count < 1:
             raise ValueError("count must be a positive number or None")
-        params = dict(params or {})
         _validate(kind, params)
         fault = Fault(
             id=next(self._ids),

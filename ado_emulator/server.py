@@ -22,7 +22,7 @@ from ado_emulator.api import Api, Incoming
 from ado_emulator.entra import EntraAuthority
 from ado_emulator.errors import ApiError, Reply
 from ado_emulator.faults import FaultBook, fault_reply
-from ado_emulator.model import Behaviour, Identity, Org, OrgKind, PatRecord, Project, RequestRecord
+from ado_emulator.model import Behaviour, Identity, Org, PatRecord, Project, RequestRecord
 from ado_emulator.state import Clock, State, read_demo, utc_now
 
 CONTROL_PREFIX = "_emulator"
@@ -49,27 +49,6 @@ class _Handler(BaseHTTPRequestHandler):
         # Headers and body go out in two writes; without TCP_NODELAY, Nagle plus delayed ACKs add ~40 ms
         # to every keep-alive answer and would distort the latency tests.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def do_OPTIONS(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
 
     def log_message(self, format: str, *args: Any) -> None:
         # Silent: the request log is emu.requests, and a log line could carry a secret.
@@ -110,6 +89,9 @@ class _Handler(BaseHTTPRequestHandler):
             generation=generation,
         )
         self._write(reply)
+
+    # BaseHTTPRequestHandler calls do_<METHOD>: every method is served alike (Api routes by method and path).
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_OPTIONS = do_HEAD = _serve
 
     def _write(self, reply: Reply) -> None:
         if reply.abort:
@@ -256,22 +238,9 @@ class Emulator:
 
     # --- organizations, identities, tokens -----------------------------------------------------------------
 
-    def add_org(
-        self,
-        name: str,
-        *,
-        kind: OrgKind = "services",
-        public_projects: bool = False,
-        collection_path: str | None = None,
-        max_api_version: str | None = None,
-    ) -> Org:
-        return self.state.add_org(
-            name,
-            kind=kind,
-            public_projects=public_projects,
-            collection_path=collection_path,
-            max_api_version=max_api_version,
-        )
+    def add_org(self, name: str, **options: Any) -> Org:
+        """A new organization; the options are State.add_org's (kind, public_projects, collection_path, ...)."""
+        return self.state.add_org(name, **options)
 
     def add_identity(
         self, *, org: str | Org = "fabrikam", display_name: str, email: str, id: str | None = None
@@ -416,17 +385,9 @@ class Emulator:
 
     # --- faults and the request log ------------------------------------------------------------------------
 
-    def set_fault(
-        self,
-        kind: str,
-        *,
-        path: str | None = None,
-        method: str | None = None,
-        count: int | None = None,
-        **params: Any,
-    ) -> int:
-        """Inject a fault (see faults.py); returns its id."""
-        return self._faults.add(kind, path=path, method=method, count=count, params=params).id
+    def set_fault(self, kind: str, **options: Any) -> int:
+        """Inject a fault; the options are FaultBook.add's (path, method, count and the kind's own). Returns its id."""
+        return self._faults.add(kind, **options).id
 
     def clear_faults(self) -> None:
         self._faults.clear()

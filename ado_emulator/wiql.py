@@ -202,19 +202,19 @@ class _Parser:
         return SortKey(definition, descending)
 
     def condition(self) -> Predicate:
-        left = self.conjunction()
-        while self.is_word("OR"):
-            self.position += 1
-            right = self.conjunction()
-            left = _or(left, right)
-        return left
+        return self.chain("OR", self.conjunction, _or)
 
     def conjunction(self) -> Predicate:
-        left = self.negation()
-        while self.is_word("AND"):
+        return self.chain("AND", self.negation, _and)
+
+    def chain(
+        self, word: str, operand: Callable[[], Predicate], join: Callable[[Predicate, Predicate], Predicate]
+    ) -> Predicate:
+        """`operand (word operand)*`, joined from the left."""
+        left = operand()
+        while self.is_word(word):
             self.position += 1
-            right = self.negation()
-            left = _and(left, right)
+            left = join(left, operand())
         return left
 
     def negation(self) -> Predicate:

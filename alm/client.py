@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -117,7 +117,7 @@ class _PatAuth(requests.auth.AuthBase):
         return "_PatAuth(<redacted>)"
 
 
-class AdoClient:
+class AdoClient(transport.SessionOwner):
     """A client for one organization (Services) or collection (Server), acting with one token."""
 
     def __init__(
@@ -180,17 +180,6 @@ class AdoClient:
 
     def __repr__(self) -> str:
         return f"AdoClient(url={self.url!r}, kind={self.kind!r}, token=<redacted>)"
-
-    def close(self) -> None:
-        self._session.close()
-
-    def __enter__(self) -> AdoClient:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     # --- Who am I ------------------------------------------------------------------------------
 

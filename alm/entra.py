@@ -25,6 +25,7 @@ import requests
 
 from alm.exceptions import EntraMisconfigured, RequestTimedOut, SignInEnded, SignInFailed, Unreachable
 from alm.scopes import REQUIRED_PERMISSIONS
+from alm.transport import SessionOwner
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class EntraClient:
+class EntraClient(SessionOwner):
     """An msal ConfidentialClientApplication bound to one app registration and one serialized cache."""
 
     def __init__(self, config: EntraConfig, *, cache: str | None = None) -> None:
@@ -140,15 +141,6 @@ class EntraClient:
 
     def __repr__(self) -> str:
         return f"EntraClient(authority={self.config.authority!r}, client_id={self.config.client_id!r})"
-
-    def close(self) -> None:
-        self._session.close()
-
-    def __enter__(self) -> EntraClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _msal(self) -> msal.ConfidentialClientApplication:
         if self._app is None:

@@ -35,6 +35,22 @@ if TYPE_CHECKING:
 Checker = Callable[..., TokenReport]
 TEST_BUTTON = "_test_connection"
 
+
+def _secret_field(label: str, help_text: str) -> forms.CharField:
+    """A write-only field for a secret: never sent back to the browser, not even after a failed submit.
+
+    512 characters at most, as on the profile page (profiles.forms.MAX_TOKEN_LENGTH): a longer value is no
+    token, and testing it would send it to Azure DevOps in a header that servers refuse (HTTP 431)."""
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=True,
+        max_length=512,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=help_text,
+    )
+
+
 # --- Sign in with Microsoft (Entra ID) --------------------------------------------------------------------
 # A tenant is named by its GUID or one of its domains (contoso.onmicrosoft.com).
 _TENANT_DOMAIN = re.compile(r"^(?=.{3,253}$)([a-z0-9](-*[a-z0-9])*\.)+[a-z]{2,63}$", re.IGNORECASE)
@@ -60,14 +76,9 @@ class EntraSettingsMixin(forms.Form):
         help_text="The service principal needs no person's account: add the app to the organization in Azure "
         "DevOps (Organization settings → Users) with the access it should have.",
     )
-    entra_secret = forms.CharField(
-        label="Client secret",
-        required=False,
-        strip=True,
-        max_length=512,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="The secret's Value from Certificates & secrets (not its Secret ID). Leave blank to keep the "
-        "saved one.",
+    entra_secret = _secret_field(
+        "Client secret",
+        "The secret's Value from Certificates & secrets (not its Secret ID). Leave blank to keep the saved one.",
     )
 
     # Given to the form's constructor (alm.entra_services.check_entra_configuration by default).
@@ -135,16 +146,9 @@ class EntraSettingsMixin(forms.Form):
 
 
 class AlmConnectionForm(EntraSettingsMixin, forms.ModelForm):
-    token = forms.CharField(
-        label="Service account token",
-        required=False,
-        strip=True,
-        # As on the profile page (profiles.forms.MAX_TOKEN_LENGTH): a longer value is no token, and
-        # testing it would send it to Azure DevOps in a header that servers refuse (HTTP 431).
-        max_length=512,
-        # Never sent back to the browser, not even after a failed submit.
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=f"The service account's personal access token with these five permissions: {permission_list()}.",
+    token = _secret_field(
+        "Service account token",
+        f"The service account's personal access token with these five permissions: {permission_list()}.",
     )
     save_anyway = forms.BooleanField(
         label="Save anyway",

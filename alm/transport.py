@@ -13,6 +13,9 @@ Deadline. A read timeout bounds each silence, not a call: a server sending one b
 trips it. While `deadline(at)` is active in a thread, every connect, TLS handshake, send and receive
 of that thread's calls gets a socket timeout of at most the time left, so the whole call ends by `at`
 whatever the server does. Hand-written because neither requests nor urllib3 offers a total deadline.
+
+Sessions. `SessionOwner` is what the Azure DevOps and Entra ID clients share: each owns one requests
+session, which `close()` (or the end of a `with` block) closes.
 """
 
 from __future__ import annotations
@@ -25,12 +28,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+
+if TYPE_CHECKING:
+    import requests
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -284,3 +290,18 @@ def _pool_classes(policy: AddressPolicy) -> dict[str, type]:
             "https": type("GuardedHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": https}),
         }
     return _pool_classes_cache[policy]
+
+
+class SessionOwner:
+    """A client that owns one requests session: `close()` closes it, and so does the end of `with client:`."""
+
+    _session: requests.Session
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -228,17 +228,21 @@ class WorkItems:
     complete: bool = True  # the page listed the items it was asked for
 
 
-def add_bench_project(emulator: Emulator) -> None:
-    """A project of BENCH_ITEMS items in the emulator, made the default connection's project."""
-    from alm.models import AlmConnection
+def _add_project(emulator: Emulator, name: str, items: int, title: str) -> None:
+    """A project of `items` work items by bob in the emulator, of every type in turn, titled "`title` <number>"."""
     from workitems.services import TYPES
 
     by = next(entry.identity for entry in emulator.state.demo if entry.identity.email == "bob@fabrikam.example")
-    emulator.add_project("fabrikam", BENCH_PROJECT)
-    for number in range(BENCH_ITEMS):
-        emulator.add_work_item(
-            "fabrikam", BENCH_PROJECT, type=TYPES[number % len(TYPES)], title=f"Bench item {number}", by=by
-        )
+    emulator.add_project("fabrikam", name)
+    for number in range(items):
+        emulator.add_work_item("fabrikam", name, type=TYPES[number % len(TYPES)], title=f"{title} {number}", by=by)
+
+
+def add_bench_project(emulator: Emulator) -> None:
+    """A project of BENCH_ITEMS items in the emulator, made the default connection's project."""
+    from alm.models import AlmConnection
+
+    _add_project(emulator, BENCH_PROJECT, BENCH_ITEMS, "Bench item")
     AlmConnection.objects.filter(is_default=True).update(default_project=BENCH_PROJECT)
 
 
@@ -351,14 +355,7 @@ LARGE_ITEMS = 50_000
 
 def add_large_project(emulator: Emulator) -> None:
     """A project of LARGE_ITEMS items in the emulator (not made the default: measure_large switches to it)."""
-    from workitems.services import TYPES
-
-    by = next(entry.identity for entry in emulator.state.demo if entry.identity.email == "bob@fabrikam.example")
-    emulator.add_project("fabrikam", LARGE_PROJECT)
-    for number in range(LARGE_ITEMS):
-        emulator.add_work_item(
-            "fabrikam", LARGE_PROJECT, type=TYPES[number % len(TYPES)], title=f"Large item {number}", by=by
-        )
+    _add_project(emulator, LARGE_PROJECT, LARGE_ITEMS, "Large item")
 
 
 def measure_large_project(emulator: Emulator) -> WorkItems:

@@ -14,6 +14,7 @@ from ado_emulator import Emulator
 from alm.entra import EntraConfig
 from alm.entra_services import forget_app_tokens
 from profiles.entra import forget_access_tokens
+from workitems import services as workitems
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
@@ -83,3 +84,16 @@ def configure_entra(connection, ado, **changes):
         setattr(connection, name, value)
     connection.save()
     return connection
+
+
+def change_title(user, connection, ado, title, item_id=1):
+    """Change a demo work item's title through the app as `user`, keeping its state. Returns (actor, item)."""
+    item = ado.work_item("fabrikam", item_id)
+    return workitems.update_work_item(
+        user=user,
+        connection=connection,
+        work_item_id=item_id,
+        rev=item["rev"],
+        title=title,
+        state=item["fields"]["System.State"],
+    )

@@ -38,6 +38,15 @@ def demo_identity(ado, email: str) -> dict:
 
 
 SERVICE_EMAIL = "almlink-svc@fabrikam.example"
+# The five permissions as the pages name them: written out rather than read from alm.scopes, so that a change
+# there shows in the tests.
+FIVE_PERMISSIONS = (
+    "Member Entitlement Management: Read",
+    "Project and Team: Read, write, & manage",
+    "Token Administration: Read & manage",
+    "Tokens: Read & manage",
+    "Work Items: Read, write, & manage",
+)
 
 
 def demo_item_ids(ado) -> list[int]:

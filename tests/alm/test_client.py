@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -27,13 +26,7 @@ from alm.exceptions import (
 )
 from alm.scopes import PERMISSIONS_BY_KEY, REQUIRED_PERMISSIONS, WORK_ITEMS
 from tests.alm.conftest import ALL_SCOPES, PROJECT
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
+from tests.security.support import closed_port
 
 _test_started = [0.0]
 

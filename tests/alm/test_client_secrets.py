@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import socket
 import traceback
 
 import pytest
@@ -12,12 +11,7 @@ import pytest
 from alm.check import check_token
 from alm.exceptions import AdoError
 from tests.alm.conftest import ALL_SCOPES, PROJECT
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.security.support import closed_port
 
 
 def forms_of(token: str) -> list[str]:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from alm.models import AlmConnection
 from alm.scopes import REQUIRED_PERMISSIONS
 from tests.alm.conftest import ALL_SCOPES, PROJECT
+from tests.helpers import FIVE_PERMISSIONS
 
 pytestmark = pytest.mark.django_db
 
@@ -213,13 +214,7 @@ def test_test_button_tests_unsaved_edits_and_keeps_them(admin_client, ado, conne
 def test_add_form_lists_the_five_permissions(admin_client):
     html = unescape(admin_client.get(reverse("admin:alm_almconnection_add")).content.decode())
 
-    for words in (
-        "Member Entitlement Management: Read",
-        "Project and Team: Read, write, & manage",
-        "Token Administration: Read & manage",
-        "Tokens: Read & manage",
-        "Work Items: Read, write, & manage",
-    ):
+    for words in FIVE_PERMISSIONS:
         assert words in html
 
 

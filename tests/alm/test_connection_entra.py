@@ -11,8 +11,7 @@ from django.urls import reverse
 from ado_emulator.entra import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from alm.models import AlmConnection
 from tests.alm.conftest import PROJECT
-from tests.entra_helpers import configure_entra, entra_settings  # noqa: F401 - fixture
-from workitems import services as workitems
+from tests.entra_helpers import change_title, configure_entra, entra_settings  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("entra_settings")]
 
@@ -102,15 +101,7 @@ def test_service_principal_acts_as_the_fallback_for_users_without_a_credential(a
         name="Fabrikam", kind="services", url=ado.org_url("fabrikam"), default_project=PROJECT, is_default=True
     )
     configure_entra(connection, ado, service_identity="entra_app")
-    item = ado.work_item("fabrikam", 1)
-    actor, _item = workitems.update_work_item(
-        user=alice,
-        connection=connection,
-        work_item_id=1,
-        rev=item["rev"],
-        title="Changed by the app",
-        state=item["fields"]["System.State"],
-    )
+    actor, _item = change_title(alice, connection, ado, "Changed by the app")
     assert actor.kind == "service_account"
     changed_by = ado.work_item_revisions("fabrikam", 1)[-1]["changed_by"]
     assert changed_by["id"] == ado.entra.apps[DEMO_CLIENT_ID].service_principal_id

@@ -39,8 +39,14 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
+def context_options():
+    """How `page`'s browser context is made; a module overrides this fixture for another viewport or for HTTPS."""
+    return {"viewport": {"width": 1280, "height": 860}}
+
+
+@pytest.fixture
+def page(browser, context_options):
+    context = browser.new_context(**context_options)
     context.set_default_timeout(15_000)
     page = context.new_page()
     yield page

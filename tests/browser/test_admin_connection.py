@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from alm.models import AlmConnection
+from tests.helpers import FIVE_PERMISSIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,11 +34,5 @@ def test_test_connection_tests_the_edits_and_keeps_them_unsaved(page, live_serve
 def test_add_form_names_the_five_permissions_before_any_test(page, live_server, root):
     page.goto(f"{live_server.url}/admin/alm/almconnection/add/")
     help_text = page.locator("#id_token_helptext, .help").filter(has_text="five permissions").first
-    for words in (
-        "Member Entitlement Management: Read",
-        "Project and Team: Read, write, & manage",
-        "Token Administration: Read & manage",
-        "Tokens: Read & manage",
-        "Work Items: Read, write, & manage",
-    ):
+    for words in FIVE_PERMISSIONS:
         expect(help_text).to_contain_text(words)

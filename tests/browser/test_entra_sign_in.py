@@ -20,14 +20,10 @@ ALICE = "alice@fabrikam.example"
 
 
 @pytest.fixture
-def page(browser):
+def context_options(context_options):
     # The emulator's authority serves HTTPS with a CA made at start, which this browser does not know; the
     # app itself verifies it (ALM_ENTRA_CA_BUNDLE). Only the browser's view of it is relaxed here.
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, ignore_https_errors=True)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
+    return {**context_options, "ignore_https_errors": True}
 
 
 def sign_in_with_microsoft(page, live_server):

@@ -10,29 +10,16 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def phone(browser, live_server, password):
-    """A page 390 px wide, and a function that signs someone in on it."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-
-    def sign_in(username: str) -> None:
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live_server.url}/")
-
-    yield page, sign_in
-    context.close()
+def context_options():
+    """Every page of this module is a phone's, 390 px wide."""
+    return {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 
 
 def _no_sideways_scroll(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
-def test_banner_buttons_sit_under_the_text_at_phone_width(phone, alice, connection, shot_of):
-    page, sign_in = phone
+def test_banner_buttons_sit_under_the_text_at_phone_width(page, sign_in, alice, connection, shot_of):
     sign_in("alice")
     text = page.locator("#alm-banner .banner-text").bounding_box()
     buttons = page.locator("#alm-banner .banner-actions").bounding_box()
@@ -43,8 +30,7 @@ def test_banner_buttons_sit_under_the_text_at_phone_width(phone, alice, connecti
     shot_of(page, "phone-banner")
 
 
-def test_work_items_show_every_field_within_phone_width(phone, alice, alice_credential, shot_of):
-    page, sign_in = phone
+def test_work_items_show_every_field_within_phone_width(page, sign_in, alice, alice_credential, shot_of):
     sign_in("alice")
     page.goto(page.url + "work-items/")
     rows = page.locator("table.grid tbody tr")

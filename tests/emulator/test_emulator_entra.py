@@ -107,6 +107,17 @@ def who_am_i(ado: Emulator, access_token: str) -> requests.Response:
     )
 
 
+def patch_title(ado: Emulator, access_token: str, title: str) -> requests.Response:
+    """PATCH the title of work item 1 with the bearer token."""
+    return requests.patch(
+        f"{ado.org_url()}/_apis/wit/workitems/1",
+        params={"api-version": "7.1"},
+        headers={**bearer(access_token), "Content-Type": "application/json-patch+json"},
+        data=json.dumps([{"op": "add", "path": "/fields/System.Title", "value": title}]),
+        timeout=5,
+    )
+
+
 def aadsts(response: requests.Response) -> tuple[str, int]:
     body = response.json()
     assert body["error_description"].startswith(f"AADSTS{body['error_codes'][0]}: ")
@@ -139,13 +150,7 @@ def test_signed_in_user_acts_on_azure_devops_with_the_bearer_token(ado, http):
     me = who_am_i(ado, tokens["access_token"])
     assert me.status_code == HTTPStatus.OK
     assert me.json()["authenticatedUser"]["properties"]["Account"]["$value"] == ALICE
-    changed = requests.patch(
-        f"{ado.org_url()}/_apis/wit/workitems/1",
-        params={"api-version": "7.1"},
-        headers={**bearer(tokens["access_token"]), "Content-Type": "application/json-patch+json"},
-        data=json.dumps([{"op": "add", "path": "/fields/System.Title", "value": "Changed through Entra"}]),
-        timeout=5,
-    )
+    changed = patch_title(ado, tokens["access_token"], "Changed through Entra")
     assert changed.status_code == HTTPStatus.OK, changed.text
     assert ado.work_item_revisions("fabrikam", 1)[-1]["changed_by"]["email"] == ALICE
 
@@ -244,14 +249,7 @@ def test_token_signed_by_another_authority_is_refused(ado, http):
 
 def test_scp_limits_what_the_bearer_token_may_do(ado, http):
     tokens = signed_in(ado, http, scopes=("vso.work",))
-    response = requests.patch(
-        f"{ado.org_url()}/_apis/wit/workitems/1",
-        params={"api-version": "7.1"},
-        headers={**bearer(tokens["access_token"]), "Content-Type": "application/json-patch+json"},
-        data=json.dumps([{"op": "add", "path": "/fields/System.Title", "value": "x"}]),
-        timeout=5,
-    )
-    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert patch_title(ado, tokens["access_token"], "x").status_code == HTTPStatus.UNAUTHORIZED
 
 
 def test_client_credentials_give_the_service_principal_an_app_token(ado, http):

@@ -81,9 +81,19 @@ def test_flag_answers_normally_with_warning_headers(ado, alice_http, org_url, al
     assert "X-RateLimit-Delay" not in response.headers
 
 
-def test_reset_closes_the_connection_without_an_answer(ado, alice_http, org_url):
-    ado.set_fault("reset", count=1)
-    with pytest.raises(requests.exceptions.ConnectionError):
+@pytest.mark.parametrize(
+    ("kind", "raised"),
+    [
+        # reset: the connection is closed without an answer.
+        ("reset", requests.exceptions.ConnectionError),
+        # truncated: the answer breaks off while it is read.
+        ("truncated", (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)),
+    ],
+    ids=["reset", "truncated"],
+)
+def test_broken_answer_fails_the_call_then_the_next_one_is_answered(ado, alice_http, org_url, kind, raised):
+    ado.set_fault(kind, count=1)
+    with pytest.raises(raised):
         connection_data(alice_http, org_url)
     assert connection_data(alice_http, org_url).status_code == HTTPStatus.OK
 
@@ -95,13 +105,6 @@ def test_malformed_json_is_a_200_that_does_not_parse(ado, alice_http, org_url):
     assert response.headers["Content-Type"].startswith("application/json")
     with pytest.raises(requests.exceptions.JSONDecodeError):
         response.json()
-
-
-def test_truncated_answer_breaks_the_read(ado, alice_http, org_url):
-    ado.set_fault("truncated", count=1)
-    with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
-        connection_data(alice_http, org_url)
-    assert connection_data(alice_http, org_url).status_code == HTTPStatus.OK
 
 
 def test_sign_in_fault_is_a_203_html_page(ado, alice_http, org_url):

@@ -19,8 +19,7 @@ from alm.scopes import REQUIRED_PERMISSIONS
 from profiles.entra import forget_access_tokens
 from profiles.entra_models import EntraSignIn
 from profiles.models import AlmCredential
-from tests.entra_helpers import configure_entra, entra_settings, walk_sign_in  # noqa: F401 - fixture
-from workitems import services as workitems
+from tests.entra_helpers import change_title, configure_entra, entra_settings, walk_sign_in  # noqa: F401 - fixture
 from workitems.models import AuditRecord
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("entra_settings")]
@@ -41,18 +40,6 @@ def sign_in_through_pages(client, ado, connection, *, email=ALICE):
     target, query = walk_sign_in(ado, start["Location"], email=email)
     assert target.endswith(reverse("entra_callback"))
     return query, client.get(reverse("entra_callback"), query, follow=True)
-
-
-def change_title(user, connection, ado, title, item_id=1):
-    item = ado.work_item("fabrikam", item_id)
-    return workitems.update_work_item(
-        user=user,
-        connection=connection,
-        work_item_id=item_id,
-        rev=item["rev"],
-        title=title,
-        state=item["fields"]["System.State"],
-    )
 
 
 def raw_cache(sign_in: EntraSignIn) -> bytes:

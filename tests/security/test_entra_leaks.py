@@ -16,10 +16,9 @@ from django.urls import reverse
 from ado_emulator.entra import DEMO_CLIENT_SECRET
 from profiles import entra
 from profiles.entra_models import EntraSignIn
-from tests.entra_helpers import configure_entra, entra_settings, walk_sign_in  # noqa: F401 - fixture
+from tests.entra_helpers import change_title, configure_entra, entra_settings, walk_sign_in  # noqa: F401 - fixture
 from tests.security.support import database_text, leaks, sessions_text
 from tests.security.test_leaks import assert_no_leak, crawl
-from workitems import services as work
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("entra_settings")]
 
@@ -36,15 +35,7 @@ def signed_in(alice_client, alice, connection, ado, caplog):
         _target, query = walk_sign_in(ado, start["Location"], email="alice@fabrikam.example")
         alice_client.get(reverse("entra_callback"), query)
         sign_in = EntraSignIn.objects.get(credential__user=alice)
-        item = ado.work_item("fabrikam", 1)
-        work.update_work_item(
-            user=alice,
-            connection=connection,
-            work_item_id=1,
-            rev=item["rev"],
-            title="Changed",
-            state=item["fields"]["System.State"],
-        )
+        change_title(alice, connection, ado, "Changed")
     refresh = next(iter(json.loads(sign_in.cache)["RefreshToken"].values()))["secret"]
     access = entra.access_token(sign_in).token
     logged = caplog.text + "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
