@@ -24,7 +24,8 @@ def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
         Warning(
             f"The cache ({backend.rsplit('.', 1)[-1]}) is not shared between processes: rate limits, the "
             "per-user limit of Azure DevOps calls and the sign-in lockout count per worker, so each worker "
-            "allows the full limit.",
+            "allows the full limit; and the connections and credentials the pages keep (alm.listing, "
+            "profiles.kept) are refreshed only in the worker that changed them.",
             hint="Set CACHE_URL to a shared cache, e.g. redis://127.0.0.1:6379/1.",
             id="almlink.W001",
         )
