@@ -40,12 +40,17 @@ def listed_connections() -> list[AlmConnection]:
     except Exception:  # the cache is down: the database answers
         logger.warning("The cache is unavailable: connections read from the database", exc_info=True)
         return list(AlmConnection.objects.defer(*SECRETS))
-    if listed is None:
-        listed = list(AlmConnection.objects.defer(*SECRETS))
-        try:
-            cache.set(KEY, listed, SECONDS)
-        except Exception:
-            logger.warning("The cache is unavailable: connections not kept", exc_info=True)
+    return listed if listed is not None else read_and_keep()
+
+
+def read_and_keep() -> list[AlmConnection]:
+    """The connections from the database, kept for the next page: for a caller that found none kept under
+    KEY (profiles.standing reads KEY together with its own keys)."""
+    listed = list(AlmConnection.objects.defer(*SECRETS))
+    try:
+        cache.set(KEY, listed, SECONDS)
+    except Exception:
+        logger.warning("The cache is unavailable: connections not kept", exc_info=True)
     return listed
 
 

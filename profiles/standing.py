@@ -51,8 +51,8 @@ def standings_for(user: User) -> list[Standing]:
     user_key = kept.entry_key(user.pk, _fingerprint())
     found = kept.read(listing.KEY, kept.VERSION_KEY, user_key)
     connections = found.get(listing.KEY)
-    if connections is None:
-        connections = listing.listed_connections()
+    if connections is None:  # not kept (or the cache is down): one query, kept for the next page
+        connections = listing.read_and_keep()
     version = found.get(kept.VERSION_KEY)
     entry = found.get(user_key)
     if entry is not None and version is not None and entry[0] == version:

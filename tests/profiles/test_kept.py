@@ -87,9 +87,12 @@ def test_a_new_key_reads_afresh(alice, alice_credential, settings):
     assert _states(alice) == [State.UNREADABLE]
 
 
-def test_with_the_cache_down_the_database_answers(alice, alice_credential, settings):
+def test_with_the_cache_down_the_database_answers(alice, alice_credential, alice_client, settings):
     settings.CACHES = {
         **settings.CACHES,
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/3"},
     }
     assert _states(alice) == [State.WORKING]
+    page = alice_client.get(reverse("profile"))
+    assert page.status_code == 200
+    assert "Working" in page.content.decode()
